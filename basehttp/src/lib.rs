@@ -1,0 +1,34 @@
+#![doc = include_str!("../../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+mod chunked;
+mod connection;
+mod date;
+mod framing;
+mod handler;
+mod headers;
+mod io;
+mod logging;
+mod pyrepr;
+mod request;
+mod response;
+mod server;
+mod status;
+
+pub use basehttp_macros::http_handler;
+pub use body::{RFile, WFile};
+pub use chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
+pub use date::{date_time_string, log_date_time_string};
+pub use handler::{
+    BaseHTTPRequestHandler, HandlerClass, HandlerError, HandlerResult, IntoHandlerResult, DEFAULT_ERROR_CONTENT_TYPE,
+    DEFAULT_ERROR_MESSAGE, SYS_VERSION,
+};
+pub use headers::{HTTPMessage, MessageClass};
+pub use logging::{escape_log_text, log_to_stderr, StderrLogger, LOG_TARGET};
+pub use pyrepr::repr;
+pub use request::{Request, MAX_HEADERS, MAX_LINE};
+pub use response::format_error_page;
+pub use server::{HTTPServer, ServerAddress, ServerConfig, ServerInfo, ShutdownHandle, ThreadingHTTPServer};
+pub use status::{responses, RESPONSES};

@@ -1,0 +1,348 @@
+//! [`Request`]: the state Python keeps on a `BaseHTTPRequestHandler`
+//! instance (what was parsed, the connection's files, the server), and
+//! `parse_request` with CPython 3.11's request-line and header rules.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::body::{BodyKind, RFile, WFile};
+use crate::framing;
+use crate::handler::HandlerClass;
+use crate::headers::{latin1, parse_header_line, HTTPMessage};
+use crate::io::{Io, Line};
+use crate::pyrepr::repr;
+use crate::server::{ServerInfo, Shared};
+
+/// Longest request line or header line, terminator included (B9, B28).
+pub const MAX_LINE: usize = 65536;
+/// Most lines in a header section, its terminating line included (B29).
+pub const MAX_HEADERS: usize = 100;
+
+/// One request on a connection, and the connection itself: what Python's
+/// handler instance holds (`command`, `path`, `headers`, `rfile`, `wfile`,
+/// …) and the methods it offers (`send_response`, `send_error`, …).
+///
+/// The runtime makes one per connection and reuses it for every request on
+/// that connection. Parsed values are fields; the files and the server are
+/// methods ([`rfile`](Self::rfile), [`wfile`](Self::wfile),
+/// [`server`](Self::server)) because they borrow the connection.
+///
+/// Text fields hold the request bytes decoded as ISO-8859-1, one char per
+/// byte, exactly as CPython decodes them (B12, B26, B31).
+pub struct Request {
+    /// `client_address`: the peer's address (Python's `(host, port)`).
+    pub client_address: SocketAddr,
+    /// `command`: the method, e.g. `GET`: case-sensitive, not validated
+    /// (B26). Empty before a request line was parsed.
+    pub command: String,
+    /// `path`: the request target as sent, leading `//` collapsed to `/`
+    /// (B26, B27); no percent-decoding.
+    pub path: String,
+    /// `request_version`: the version word as sent (`HTTP/1.1`), or
+    /// `default_request_version` for an HTTP/0.9 request (B21).
+    pub request_version: String,
+    /// `requestline`: the request line without its line ending (B12).
+    pub requestline: String,
+    /// `raw_requestline`: the request line's bytes as read, line ending included.
+    pub raw_requestline: Vec<u8>,
+    /// `headers`: the header fields, in order (B31-B37).
+    pub headers: HTTPMessage,
+    /// `close_connection`: whether the connection closes after this
+    /// response (B4, B19, B39-B43). Writable.
+    pub close_connection: bool,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) io: Io,
+    /// Python's `_headers_buffer`: the head being built, sent by `end_headers`.
+    pub(crate) head: Vec<u8>,
+    /// DEV-4: the request's framing was ambiguous (see `framing`).
+    pub(crate) ambiguous_framing: bool,
+    /// Whether this response is a `send_error` page (the close then drains
+    /// what the client may still be sending).
+    pub(crate) errored: bool,
+    /// Requests started on this connection.
+    pub(crate) requests: u64,
+    /// The connection's entry in the server's registry (shutdown).
+    pub(crate) slot: crate::server::SlotGuard,
+}
+
+impl Request {
+    pub(crate) fn new(io: Io, client_address: SocketAddr, shared: Arc<Shared>, slot: crate::server::SlotGuard) -> Self {
+        let default_version = shared.class.default_request_version.clone();
+        Request {
+            client_address,
+            command: String::new(),
+            path: String::new(),
+            request_version: default_version,
+            requestline: String::new(),
+            raw_requestline: Vec::new(),
+            headers: HTTPMessage::new(),
+            close_connection: true,
+            shared,
+            io,
+            head: Vec::with_capacity(256),
+            ambiguous_framing: false,
+            errored: false,
+            requests: 0,
+            slot,
+        }
+    }
+
+    /// `server`: the server this connection belongs to (name, port, shared
+    /// state, shutdown).
+    pub fn server(&self) -> &ServerInfo {
+        &self.shared.info
+    }
+
+    /// `rfile`: the request body (see [`RFile`]).
+    pub fn rfile(&mut self) -> RFile<'_> {
+        RFile { io: &mut self.io }
+    }
+
+    /// `wfile`: the response stream (see [`WFile`]).
+    pub fn wfile(&mut self) -> WFile<'_> {
+        WFile { io: &mut self.io }
+    }
+
+    /// The class variables and hooks in force (`self.protocol_version`, …).
+    pub fn class(&self) -> &HandlerClass {
+        &self.shared.class
+    }
+
+    /// `protocol_version` in force for this server.
+    pub fn protocol_version(&self) -> &str {
+        &self.shared.class.protocol_version
+    }
+
+    /// Whether responses are written in HTTP/0.9 mode: body only, no status
+    /// line or headers (B25).
+    pub fn is_http09(&self) -> bool {
+        self.request_version == "HTTP/0.9"
+    }
+
+    /// Clears the per-request state before the next request line (B11).
+    pub(crate) fn begin(&mut self) {
+        self.command.clear();
+        self.path.clear();
+        self.requestline.clear();
+        self.raw_requestline.clear();
+        self.headers.clear();
+        self.request_version.clone_from(&self.shared.class.default_request_version);
+        self.head.clear();
+        self.io.body = Default::default();
+        self.io.sent = false;
+        self.io.timed_out = false;
+        self.ambiguous_framing = false;
+        self.errored = false;
+        self.requests += 1;
+    }
+
+    /// `parse_request()`: parses `raw_requestline`, reads and parses the
+    /// header section, applies the `Connection`, framing (DEV-6) and
+    /// `Expect` rules. Returns `Ok(false)` when the request must not be
+    /// dispatched: an error was sent (or the line was blank, B14).
+    pub fn parse_request(&mut self) -> std::io::Result<bool> {
+        // B11
+        self.command.clear();
+        self.request_version.clone_from(&self.shared.class.default_request_version);
+        self.close_connection = true;
+        // B12: every trailing CR and LF goes.
+        let raw = std::mem::take(&mut self.raw_requestline);
+        let trimmed = raw.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
+        self.requestline = latin1(&raw[..trimmed]);
+        // B13: Python's str.split() on latin-1 text.
+        let words: Vec<&[u8]> = raw[..trimmed].split(|&b| is_py_space(b)).filter(|w| !w.is_empty()).collect();
+        let result = self.parse_words(&words);
+        drop(words);
+        self.raw_requestline = raw;
+        match result? {
+            Some(nwords) => self.parse_head(nwords),
+            None => Ok(false),
+        }
+    }
+
+    /// The request-line rules (B14-B27). `Ok(Some(word count))` to go on.
+    fn parse_words(&mut self, words: &[&[u8]]) -> std::io::Result<Option<usize>> {
+        if words.is_empty() {
+            return Ok(None); // B14: silent close
+        }
+        if words.len() >= 3 {
+            let version = latin1(words[words.len() - 1]);
+            let Some((major, minor)) = parse_version(&version) else {
+                self.send_error_explain(400, Some(&format!("Bad request version ({})", repr(&version))), None)?;
+                return Ok(None);
+            };
+            if (major, minor) >= (1, 1) && self.protocol_version() >= "HTTP/1.1" {
+                self.close_connection = false;
+            }
+            if major >= 2 {
+                let base = &version["HTTP/".len()..];
+                self.send_error_explain(505, Some(&format!("Invalid HTTP version ({base})")), None)?;
+                return Ok(None);
+            }
+            self.request_version = version;
+        }
+        if !(2..=3).contains(&words.len()) {
+            let message = format!("Bad request syntax ({})", repr(&self.requestline));
+            self.send_error_explain(400, Some(&message), None)?;
+            return Ok(None);
+        }
+        let command = latin1(words[0]);
+        if words.len() == 2 {
+            self.close_connection = true;
+            if command != "GET" {
+                self.send_error_explain(400, Some(&format!("Bad HTTP/0.9 request type ({})", repr(&command))), None)?;
+                return Ok(None);
+            }
+        }
+        self.command = command;
+        let path = words[1];
+        // B27: gh-87389, no open redirects through `//host` paths.
+        self.path = if path.starts_with(b"//") {
+            let rest = path.iter().position(|&b| b != b'/').map_or(&[][..], |i| &path[i..]);
+            format!("/{}", latin1(rest))
+        } else {
+            latin1(path)
+        };
+        Ok(Some(words.len()))
+    }
+
+    /// The header section (B28-B38, DEV-3), then `Connection` (B39-B41),
+    /// framing (DEV-6) and `Expect` (B46).
+    fn parse_head(&mut self, nwords: usize) -> std::io::Result<bool> {
+        let mut lines = 0;
+        let mut invalid = false;
+        loop {
+            let (start, end) = match self.io.read_line(MAX_LINE + 1)? {
+                Line::TooLong => return self.header_too_large("Line too long", "header line").map(|_| false),
+                Line::Ok(s, e) if e - s > MAX_LINE => {
+                    return self.header_too_large("Line too long", "header line").map(|_| false)
+                }
+                Line::Ok(s, e) => (s, e),
+            };
+            lines += 1;
+            if lines > MAX_HEADERS {
+                let explain = format!("got more than {MAX_HEADERS} headers");
+                self.send_error_explain(431, Some("Too many headers"), Some(&explain))?;
+                return Ok(false);
+            }
+            let line = &self.io.buf[start..end];
+            if matches!(line, b"\r\n" | b"\n" | b"") {
+                break;
+            }
+            if !invalid {
+                let content = line.strip_suffix(b"\n").map_or(line, |l| l.strip_suffix(b"\r").unwrap_or(l));
+                invalid = parse_header_line(content, &mut self.headers).is_err();
+            }
+        }
+        if invalid {
+            self.send_error_explain(400, Some("Invalid header line"), None)?;
+            return Ok(false);
+        }
+        if nwords == 3 {
+            match framing::check(&self.headers, &self.request_version) {
+                Ok(f) => {
+                    self.io.body.kind = f.body;
+                    self.ambiguous_framing = f.ambiguous;
+                }
+                Err((code, message)) => {
+                    self.send_error_explain(code, Some(message), None)?;
+                    return Ok(false);
+                }
+            }
+        } else {
+            self.io.body.kind = BodyKind::Empty;
+        }
+        let conntype = self.headers.get("Connection").unwrap_or("");
+        if conntype.eq_ignore_ascii_case("close") {
+            self.close_connection = true;
+        } else if conntype.eq_ignore_ascii_case("keep-alive") && self.protocol_version() >= "HTTP/1.1" {
+            self.close_connection = false;
+        }
+        let expect = self.headers.get("Expect").unwrap_or("");
+        if expect.eq_ignore_ascii_case("100-continue")
+            && self.protocol_version() >= "HTTP/1.1"
+            && self.request_version.as_str() >= "HTTP/1.1"
+        {
+            let hook = self.shared.class.handle_expect_100;
+            if !hook(self)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn header_too_large(&mut self, message: &str, what: &str) -> std::io::Result<()> {
+        let explain = format!("got more than {MAX_LINE} bytes when reading {what}");
+        self.send_error_explain(431, Some(message), Some(&explain))
+    }
+
+    /// Reads the request line for the next request (B8-B10). `Ok(false)`:
+    /// nothing to parse (EOF, or an error was sent).
+    pub(crate) fn read_request_line(&mut self) -> std::io::Result<bool> {
+        let (start, end) = match self.io.read_line(MAX_LINE + 1)? {
+            Line::Ok(s, e) if e - s <= MAX_LINE => (s, e),
+            _ => {
+                // B9: 414 with a status line even in the default config.
+                self.requestline.clear();
+                self.request_version.clear();
+                self.command.clear();
+                self.send_error(414)?;
+                return Ok(false);
+            }
+        };
+        if start == end {
+            self.close_connection = true; // B10
+            return Ok(false);
+        }
+        self.raw_requestline.clear();
+        self.raw_requestline.extend_from_slice(&self.io.buf[start..end]);
+        Ok(true)
+    }
+
+    pub(crate) fn set_head_deadline(&mut self, deadline: Option<Instant>) {
+        self.io.deadline = deadline;
+        self.io.per_read = None;
+    }
+}
+
+/// B16/B17: `HTTP/` then exactly two dot-separated components of 1 to 10
+/// ASCII digits (leading zeros allowed).
+fn parse_version(version: &str) -> Option<(u64, u64)> {
+    let rest = version.strip_prefix("HTTP/")?;
+    let (major, minor) = rest.split_once('.')?;
+    let component = |c: &str| {
+        if c.is_empty() || c.len() > 10 || !c.bytes().all(|b| b.is_ascii_digit()) {
+            None
+        } else {
+            c.parse::<u64>().ok()
+        }
+    };
+    Some((component(major)?, component(minor)?))
+}
+
+/// Python's `str.isspace()` for a latin-1 char (B13).
+fn is_py_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("HTTP/1.1"), Some((1, 1)));
+        assert_eq!(parse_version("HTTP/01.10"), Some((1, 10)));
+        assert_eq!(parse_version("HTTP/0000000001.0"), Some((1, 0)));
+        for bad in ["HTTP/1", "HTTP/1.1.1", "HTTP/1.a", "http/1.1", "HTTP/-1.1", "HTTP/+1.1", "HTTP/1.", "HTTP/.1", "HTTP/12345678901.0", "HTTP/².1"] {
+            assert_eq!(parse_version(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn python_whitespace() {
+        let spaces: Vec<u8> = (0..=255u8).filter(|&b| is_py_space(b)).collect();
+        assert_eq!(spaces, [9, 10, 11, 12, 13, 28, 29, 30, 31, 32, 0x85, 0xa0]);
+    }
+}
