@@ -138,7 +138,9 @@ impl Write for WFile<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if !buf.is_empty() {
             self.io.sent = true;
-            self.io.write_out(buf)?;
+            if !self.io.discard_body {
+                self.io.write_out(buf)?;
+            }
         }
         Ok(buf.len())
     }

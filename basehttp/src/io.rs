@@ -46,6 +46,9 @@ pub(crate) struct Io {
     /// Whether a read timed out (B7).
     pub(crate) timed_out: bool,
     pub(crate) body: Body,
+    /// HEAD semantics for a `do_GET` reused as `do_HEAD`: body bytes
+    /// written through `wfile` are counted but not transmitted.
+    pub(crate) discard_body: bool,
 }
 
 impl Io {
@@ -63,6 +66,7 @@ impl Io {
             eof: false,
             timed_out: false,
             body: Body::default(),
+            discard_body: false,
         }
     }
 
@@ -87,13 +91,13 @@ impl Io {
                 self.buf.truncate(READ_BUF);
                 self.buf.shrink_to(READ_BUF);
             }
-        } else if self.pos > 0 && self.buf.len() - self.pos < want {
+        } else if self.pos > 0 && self.buf.len() - self.end < want {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() - self.pos < want {
-            self.buf.resize(self.pos + want, 0);
+        if self.buf.len() - self.end < want {
+            self.buf.resize(self.end + want, 0);
         }
         let n = {
             let end = self.end;

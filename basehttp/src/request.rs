@@ -120,6 +120,15 @@ impl Request {
         self.request_version == "HTTP/0.9"
     }
 
+    /// Gives this response `HEAD` semantics: from now on, bytes written to
+    /// [`wfile`](Self::wfile) are dropped (the head still goes out), so a
+    /// `do_GET` can answer a `HEAD` request with the same headers and no
+    /// body (RFC 9110 §9.3.2). Reset for every request. `#[http_handler(auto_head)]`
+    /// uses it.
+    pub fn discard_body(&mut self, discard: bool) {
+        self.io.discard_body = discard;
+    }
+
     /// Clears the per-request state before the next request line (B11).
     pub(crate) fn begin(&mut self) {
         self.command.clear();
@@ -131,6 +140,7 @@ impl Request {
         self.head.clear();
         self.io.body = Default::default();
         self.io.sent = false;
+        self.io.discard_body = false;
         self.io.timed_out = false;
         self.ambiguous_framing = false;
         self.errored = false;
