@@ -168,6 +168,19 @@ impl Request {
     /// Defaults come from [`responses`](crate::responses); an unknown code
     /// uses `???` for both.
     pub fn send_error_explain(&mut self, code: u16, message: Option<&str>, explain: Option<&str>) -> io::Result<()> {
+        self.send_error_with_headers(code, message, explain, &[])
+    }
+
+    /// [`send_error_explain`](Self::send_error_explain) with extra header
+    /// fields after `Connection: close`, e.g. `Allow` for a 405 or
+    /// `Retry-After` for a 503.
+    pub fn send_error_with_headers(
+        &mut self,
+        code: u16,
+        message: Option<&str>,
+        explain: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> io::Result<()> {
         let (short, long) = responses(code).unwrap_or(("???", "???"));
         let message = message.unwrap_or(short);
         let explain = explain.unwrap_or(long);
@@ -175,6 +188,9 @@ impl Request {
         self.log_error(format_args!("code {code}, message {message}"));
         self.send_response_with(code, Some(message))?;
         self.send_header("Connection", "close")?;
+        for (name, value) in headers {
+            self.send_header(name, value)?;
+        }
         let mut body = Vec::new();
         if code >= 200 && !matches!(code, 204 | 205 | 304) {
             body = format_error_page(&self.shared.class.error_message_format, code, message, explain).into_bytes();
