@@ -98,7 +98,10 @@ impl Io {
                 return Ok(produced);
             }
             if self.fill(1)? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection inside a chunked body"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "client closed the connection inside a chunked body",
+                ));
             }
         }
     }

@@ -86,11 +86,23 @@ mod tests {
     fn dev6_order_and_messages() {
         let cl_te = [("Content-Length", "5"), ("Transfer-Encoding", "chunked")];
         assert_eq!(run(&cl_te, "HTTP/1.1"), Err((400, "Content-Length with Transfer-Encoding")));
-        assert_eq!(run(&[("Transfer-Encoding", "chunked")], "HTTP/1.0"), Err((400, "Transfer-Encoding in HTTP/1.0 request")));
-        assert_eq!(run(&[("Transfer-Encoding", "chunked")], "HTTP/01.1"), Err((400, "Transfer-Encoding in HTTP/1.0 request")));
+        assert_eq!(
+            run(&[("Transfer-Encoding", "chunked")], "HTTP/1.0"),
+            Err((400, "Transfer-Encoding in HTTP/1.0 request"))
+        );
+        assert_eq!(
+            run(&[("Transfer-Encoding", "chunked")], "HTTP/01.1"),
+            Err((400, "Transfer-Encoding in HTTP/1.0 request"))
+        );
         assert_eq!(run(&[("Transfer-Encoding", " Chunked \t")], "HTTP/1.1"), Ok(("Chunked".into(), true)));
-        assert_eq!(run(&[("Transfer-Encoding", "gzip, chunked")], "HTTP/1.1"), Err((501, "Unsupported Transfer-Encoding")));
-        assert_eq!(run(&[("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")], "HTTP/1.1"), Err((501, "Unsupported Transfer-Encoding")));
+        assert_eq!(
+            run(&[("Transfer-Encoding", "gzip, chunked")], "HTTP/1.1"),
+            Err((501, "Unsupported Transfer-Encoding"))
+        );
+        assert_eq!(
+            run(&[("Transfer-Encoding", "gzip"), ("Transfer-Encoding", "chunked")], "HTTP/1.1"),
+            Err((501, "Unsupported Transfer-Encoding"))
+        );
         assert_eq!(run(&[("Transfer-Encoding", ", chunked")], "HTTP/1.1"), Err((501, "Unsupported Transfer-Encoding")));
         assert_eq!(run(&[("Transfer-Encoding", "chunked,")], "HTTP/1.1"), Err((400, "Invalid Transfer-Encoding")));
         assert_eq!(run(&[("Transfer-Encoding", "gzip")], "HTTP/1.1"), Err((400, "Invalid Transfer-Encoding")));
@@ -107,6 +119,9 @@ mod tests {
         for bad in ["", "-1", "+1", "abc", "1 2", "5,6", "99999999999999999999", "0x5"] {
             assert_eq!(run(&[("Content-Length", bad)], "HTTP/1.0"), Err((400, "Invalid Content-Length")), "{bad}");
         }
-        assert_eq!(run(&[("Content-Length", "5"), ("Content-Length", "6")], "HTTP/1.0"), Err((400, "Invalid Content-Length")));
+        assert_eq!(
+            run(&[("Content-Length", "5"), ("Content-Length", "6")], "HTTP/1.0"),
+            Err((400, "Invalid Content-Length"))
+        );
     }
 }

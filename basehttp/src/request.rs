@@ -345,7 +345,18 @@ mod tests {
         assert_eq!(parse_version("HTTP/1.1"), Some((1, 1)));
         assert_eq!(parse_version("HTTP/01.10"), Some((1, 10)));
         assert_eq!(parse_version("HTTP/0000000001.0"), Some((1, 0)));
-        for bad in ["HTTP/1", "HTTP/1.1.1", "HTTP/1.a", "http/1.1", "HTTP/-1.1", "HTTP/+1.1", "HTTP/1.", "HTTP/.1", "HTTP/12345678901.0", "HTTP/².1"] {
+        for bad in [
+            "HTTP/1",
+            "HTTP/1.1.1",
+            "HTTP/1.a",
+            "http/1.1",
+            "HTTP/-1.1",
+            "HTTP/+1.1",
+            "HTTP/1.",
+            "HTTP/.1",
+            "HTTP/12345678901.0",
+            "HTTP/².1",
+        ] {
             assert_eq!(parse_version(bad), None, "{bad}");
         }
     }

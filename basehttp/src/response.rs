@@ -12,7 +12,10 @@ use crate::request::Request;
 use crate::status::responses;
 
 fn injection(what: &str, text: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, format!("invalid {what} {}: CR, LF and NUL are not allowed", repr(text)))
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("invalid {what} {}: CR, LF and NUL are not allowed", repr(text)),
+    )
 }
 
 fn has_forbidden(text: &str) -> bool {

@@ -225,7 +225,11 @@ impl Control {
     fn wait_below(&self, max: usize) {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         while *active >= max && !self.is_shutting_down() {
-            active = self.active_changed.wait_timeout(active, Duration::from_millis(100)).unwrap_or_else(|e| e.into_inner()).0;
+            active = self
+                .active_changed
+                .wait_timeout(active, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -383,11 +387,20 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             ip => ip,
         };
         let control = Arc::new(Control::default());
-        let shutdown =
-            ShutdownHandle { control: control.clone(), wake: SocketAddr::new(wake_ip, local.port()), grace: config.shutdown_grace };
+        let shutdown = ShutdownHandle {
+            control: control.clone(),
+            wake: SocketAddr::new(wake_ip, local.port()),
+            grace: config.shutdown_grace,
+        };
         let info = ServerInfo { server_name, server_port: local.port(), server_address: local, state: None, shutdown };
         let shared = Arc::new(Shared { info, class: HandlerClass::of::<H>(), config, control });
-        Ok(HTTPServer { listener: Some(listener), shared, factory: Arc::new(factory), handle_timeout: None, timeout: None })
+        Ok(HTTPServer {
+            listener: Some(listener),
+            shared,
+            factory: Arc::new(factory),
+            handle_timeout: None,
+            timeout: None,
+        })
     }
 }
 
@@ -582,7 +595,12 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
 }
 
 /// Serves one accepted connection on the current thread.
-fn serve_connection<H: BaseHTTPRequestHandler>(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, factory: &(dyn Fn() -> H + Send + Sync)) {
+fn serve_connection<H: BaseHTTPRequestHandler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    factory: &(dyn Fn() -> H + Send + Sync),
+) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(shared.config.write_timeout);
     let stream = Arc::new(stream);

@@ -55,8 +55,16 @@ pub const RESPONSES: &[(u16, &str, &str)] = &[
     (426, "Upgrade Required", ""),
     (428, "Precondition Required", "The origin server requires the request to be conditional"),
     (429, "Too Many Requests", "The user has sent too many requests in a given amount of time (\"rate limiting\")"),
-    (431, "Request Header Fields Too Large", "The server is unwilling to process the request because its header fields are too large"),
-    (451, "Unavailable For Legal Reasons", "The server is denying access to the resource as a consequence of a legal demand"),
+    (
+        431,
+        "Request Header Fields Too Large",
+        "The server is unwilling to process the request because its header fields are too large",
+    ),
+    (
+        451,
+        "Unavailable For Legal Reasons",
+        "The server is denying access to the resource as a consequence of a legal demand",
+    ),
     (500, "Internal Server Error", "Server got itself in trouble"),
     (501, "Not Implemented", "Server does not support this operation"),
     (502, "Bad Gateway", "Invalid responses from another server/proxy"),
@@ -78,10 +86,7 @@ pub const RESPONSES: &[(u16, &str, &str)] = &[
 /// assert_eq!(basehttp::responses(999), None);
 /// ```
 pub fn responses(code: u16) -> Option<(&'static str, &'static str)> {
-    RESPONSES
-        .binary_search_by_key(&code, |&(c, _, _)| c)
-        .ok()
-        .map(|i| (RESPONSES[i].1, RESPONSES[i].2))
+    RESPONSES.binary_search_by_key(&code, |&(c, _, _)| c).ok().map(|i| (RESPONSES[i].1, RESPONSES[i].2))
 }
 
 #[cfg(test)]
