@@ -5,12 +5,124 @@
 
 use std::any::Any;
 use std::io;
+use std::net::{SocketAddr, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::body::BodyKind;
 use crate::handler::BaseHTTPRequestHandler;
-use crate::request::Request;
+use crate::io::Io;
+use crate::request::{Request, MAX_LINE};
+use crate::server::Shared;
+
+/// What a connection needs after [`drive`] returns.
+pub(crate) enum Next {
+    /// Wait in the poller for more bytes.
+    Park,
+    /// It is closed.
+    Close,
+}
+
+/// Builds the per-connection state of a freshly accepted socket: the
+/// handler value (Python instantiates the handler class per connection)
+/// and the `Request`. `None` if the factory panicked (the socket closes).
+pub(crate) fn open<H: BaseHTTPRequestHandler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+    factory: &(dyn Fn() -> H + Send + Sync),
+) -> Option<(H, Request)> {
+    let _ = stream.set_nodelay(true);
+    stream.set_nonblocking(true).ok()?;
+    let stream = Arc::new(stream);
+    let guard = shared.control.register(stream.clone());
+    let Ok(handler) = catch_unwind(AssertUnwindSafe(factory)) else {
+        log::error!(target: crate::logging::LOG_TARGET, "the handler factory panicked; closing the connection from {peer}");
+        return None;
+    };
+    let mut io = Io::new(stream);
+    io.write_timeout = shared.config.write_timeout;
+    Some((handler, Request::new(io, peer, shared.clone(), guard)))
+}
+
+/// Serves the requests of a connection that the poller reported readable:
+/// every request whose head is complete in the buffer (pipelining
+/// included), then parks it again, without ever waiting for a request head
+/// on this thread.
+pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) -> Next {
+    req.io.acquire_buffers();
+    loop {
+        if !req.io.eof && !head_ready(req.io.buffered()) {
+            match req.io.try_fill() {
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if req.io.flush().is_err() {
+                        req.io.close(false);
+                        return Next::Close;
+                    }
+                    if !req.io.buffered().is_empty() && req.head_started.is_none() {
+                        req.head_started = Some(Instant::now());
+                    }
+                    return Next::Park;
+                }
+                Err(_) => {
+                    req.io.close(false);
+                    return Next::Close;
+                }
+            }
+        }
+        handler.handle_one_request(req);
+        if req.close_connection || req.shared.control.is_shutting_down() {
+            finish(req);
+            return Next::Close;
+        }
+        if req.io.buffered().is_empty() {
+            // The response is flushed (B50); wait for the next request.
+            return Next::Park;
+        }
+    }
+}
+
+/// Whether `buf` holds a whole request head (or enough to answer it: a
+/// blank first line, B14; more than a line's limit), so that parsing it
+/// cannot wait for the client. A head ends with an empty line (`\n\r\n`
+/// or `\n\n`, B30).
+fn head_ready(buf: &[u8]) -> bool {
+    if buf.len() > MAX_LINE {
+        return true;
+    }
+    let mut lines = buf.split_inclusive(|&b| b == b'\n');
+    match lines.next() {
+        Some(first) if first.ends_with(b"\n") => {
+            if first.iter().all(|&b| crate::request::is_py_space(b)) {
+                return true;
+            }
+        }
+        _ => return false,
+    }
+    for line in lines {
+        if line == b"\r\n" || line == b"\n" {
+            return true;
+        }
+    }
+    false
+}
+
+/// A parked connection whose deadline passed: 408 if a request head was
+/// incomplete (logged), else a silent close.
+pub(crate) fn expire(req: &mut Request) {
+    if !req.io.buffered().is_empty() {
+        req.begin();
+        req.io.write_timeout = Some(Duration::from_millis(100));
+        request_timed_out(req);
+    }
+    req.io.close(false);
+}
+
+fn finish(req: &mut Request) {
+    let linger = req.errored || !req.io.body.complete() || !req.io.buffered().is_empty();
+    req.io.close(linger);
+}
 
 /// `handle()`: one request after another until `close_connection` (B4),
 /// then the close.
@@ -22,8 +134,7 @@ pub(crate) fn handle<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Reque
             break;
         }
     }
-    let linger = req.errored || !req.io.body.complete() || !req.io.buffered().is_empty();
-    req.io.close(linger);
+    finish(req);
 }
 
 /// `handle_one_request()`: read, parse, dispatch, then decide whether the
@@ -89,7 +200,7 @@ fn request_timed_out(req: &mut Request) {
     }
     req.head.clear();
     req.io.timed_out = false;
-    req.io.deadline = Some(Instant::now() + std::time::Duration::from_secs(1));
+    req.io.deadline = Some(Instant::now() + Duration::from_secs(1));
     let _ = req.send_error(408);
 }
 
@@ -133,12 +244,7 @@ fn dispatch<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
     }
     // B50: flush after the method, unless more pipelined requests are already
     // buffered (their responses then share the write).
-    if req.close_connection || req.io.buffered().is_empty() {
-        if req.io.flush().is_err() {
-            req.close_connection = true;
-        }
-    }
-    if matches!(req.io.body.kind, BodyKind::Chunked(_)) && !req.io.body.complete() {
+    if (req.close_connection || req.io.buffered().is_empty()) && req.io.flush().is_err() {
         req.close_connection = true;
     }
 }

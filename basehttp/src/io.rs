@@ -4,12 +4,40 @@
 //! always flushed before the connection blocks on a read, so a client never
 //! waits for bytes the server already produced.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, Timespec};
+
 use crate::body::Body;
+
+thread_local! {
+    /// Read and write buffers of parked connections, reused by whichever
+    /// connection this thread serves next.
+    static POOL: RefCell<Vec<(Vec<u8>, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Waits until `stream` is ready for `flags` or `timeout` passes (`false`).
+pub(crate) fn wait_for(stream: &TcpStream, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
+            return Ok(false);
+        }
+        let spec = left.map(|l| Timespec { tv_sec: l.as_secs() as i64, tv_nsec: l.subsec_nanos() as _ });
+        let mut fds = [PollFd::new(stream, flags)];
+        match rustix::event::poll(&mut fds, spec.as_ref()) {
+            Ok(0) => continue,
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
 
 /// Initial read-buffer size; it grows only for long lines (up to the line
 /// limit) and shrinks back after such a request.
@@ -35,8 +63,8 @@ pub(crate) struct Io {
     /// DEV-5: whether any byte of the current response was handed to `wfile`
     /// (or written by `end_headers`) while the `do_*` method ran.
     pub(crate) sent: bool,
-    /// The socket's current `SO_RCVTIMEO`, cached to avoid a syscall per read.
-    socket_timeout: Option<Duration>,
+    /// The limit of one wait for the client to accept response bytes.
+    pub(crate) write_timeout: Option<Duration>,
     /// When the current phase (head, body) must be over, if it is bounded.
     pub(crate) deadline: Option<Instant>,
     /// The timeout of a single read, if any (CPython's `timeout`).
@@ -60,7 +88,7 @@ impl Io {
             end: 0,
             out: Vec::with_capacity(4096),
             sent: false,
-            socket_timeout: None,
+            write_timeout: None,
             deadline: None,
             per_read: None,
             eof: false,
@@ -110,26 +138,13 @@ impl Io {
         Ok(n)
     }
 
-    /// One `read` from the socket under the current deadline / per-read
-    /// timeout. A timeout is `ErrorKind::TimedOut`.
+    /// One `read` from the socket, waiting (with `poll(2)`) under the
+    /// current deadline / per-read timeout. The socket itself is
+    /// non-blocking, so the same connection can also be parked in the
+    /// server's poller between requests. A timeout is `ErrorKind::TimedOut`.
     pub(crate) fn read_socket(&mut self, dst: &mut [u8]) -> io::Result<usize> {
         if self.eof {
             return Ok(0);
-        }
-        let mut timeout = self.per_read;
-        if let Some(deadline) = self.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                self.timed_out = true;
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
-            }
-            // Round up to whole milliseconds so the cached value rarely changes.
-            let left = Duration::from_millis(left.as_millis() as u64 + 1);
-            timeout = Some(timeout.map_or(left, |t| t.min(left)));
-        }
-        if timeout != self.socket_timeout {
-            self.stream.set_read_timeout(timeout)?;
-            self.socket_timeout = timeout;
         }
         loop {
             match (&*self.stream).read(dst) {
@@ -139,12 +154,97 @@ impl Io {
                 }
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    self.timed_out = true;
-                    return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut timeout = self.per_read;
+                    if let Some(deadline) = self.deadline {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        timeout = Some(timeout.map_or(left, |t| t.min(left)));
+                    }
+                    if !wait_for(&self.stream, PollFlags::IN, timeout)? {
+                        self.timed_out = true;
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+                    }
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// One read that never waits: `Err(WouldBlock)` when nothing is there.
+    pub(crate) fn try_fill(&mut self) -> io::Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end < 4096 {
+            let want = self.end + READ_BUF.max(self.buf.len() / 2);
+            self.buf.resize(want, 0);
+        }
+        loop {
+            match (&*self.stream).read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes all of `data`, waiting (up to the write timeout) while the
+    /// client's receive window is full.
+    fn send(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            match (&*self.stream).write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !wait_for(&self.stream, PollFlags::OUT, self.write_timeout)? {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives the connection's buffers back to this thread's pool while it
+    /// waits for its next request (an idle connection then costs a few
+    /// hundred bytes, not 20 KiB).
+    pub(crate) fn release_buffers(&mut self) {
+        if self.pos == self.end && self.out.is_empty() {
+            let buf = std::mem::take(&mut self.buf);
+            let out = std::mem::take(&mut self.out);
+            self.pos = 0;
+            self.end = 0;
+            POOL.with(|pool| {
+                let mut pool = pool.borrow_mut();
+                if pool.len() < 64 && buf.len() == READ_BUF {
+                    pool.push((buf, out));
+                }
+            });
+        }
+    }
+
+    /// Takes buffers from this thread's pool (or allocates) after
+    /// [`release_buffers`](Self::release_buffers).
+    pub(crate) fn acquire_buffers(&mut self) {
+        if self.buf.is_empty() {
+            let (buf, out) = POOL
+                .with(|pool| pool.borrow_mut().pop())
+                .unwrap_or_else(|| (vec![0; READ_BUF], Vec::with_capacity(4096)));
+            self.buf = buf;
+            self.out = out;
         }
     }
 
@@ -178,7 +278,7 @@ impl Io {
         if self.out.len() + data.len() > WRITE_HIGH_WATER {
             self.flush()?;
             if data.len() >= WRITE_HIGH_WATER {
-                return (&*self.stream).write_all(data);
+                return self.send(data);
             }
         }
         self.out.extend_from_slice(data);
@@ -190,7 +290,9 @@ impl Io {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = (&*self.stream).write_all(&self.out);
+        let out = std::mem::take(&mut self.out);
+        let r = self.send(&out);
+        self.out = out;
         self.out.clear();
         r
     }

@@ -12,6 +12,7 @@ mod headers;
 mod io;
 mod logging;
 mod pyrepr;
+mod reactor;
 mod request;
 mod response;
 mod server;

@@ -62,6 +62,9 @@ pub struct Request {
     pub(crate) errored: bool,
     /// Requests started on this connection.
     pub(crate) requests: u64,
+    /// When the first byte of a request head that is still incomplete
+    /// arrived (its deadline runs from there).
+    pub(crate) head_started: Option<Instant>,
     /// The connection's entry in the server's registry (shutdown).
     pub(crate) slot: crate::server::SlotGuard,
 }
@@ -84,6 +87,7 @@ impl Request {
             ambiguous_framing: false,
             errored: false,
             requests: 0,
+            head_started: None,
             slot,
         }
     }
@@ -145,6 +149,7 @@ impl Request {
         self.ambiguous_framing = false;
         self.errored = false;
         self.requests += 1;
+        self.head_started = None;
     }
 
     /// `parse_request()`: parses `raw_requestline`, reads and parses the
@@ -332,7 +337,7 @@ fn parse_version(version: &str) -> Option<(u64, u64)> {
 }
 
 /// Python's `str.isspace()` for a latin-1 char (B13).
-fn is_py_space(b: u8) -> bool {
+pub(crate) fn is_py_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0)
 }
 

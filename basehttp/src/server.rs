@@ -6,15 +6,13 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::handler::{BaseHTTPRequestHandler, HandlerClass};
-use crate::io::Io;
-use crate::request::Request;
+use crate::reactor::Reactor;
 
 /// Limits and timeouts of a server. Every default is listed in the README.
 #[derive(Clone, Debug)]
@@ -23,10 +21,13 @@ pub struct ServerConfig {
     /// which drops bursts of connections). The kernel caps it at
     /// `net.core.somaxconn`.
     pub request_queue_size: u32,
-    /// Most connections served at once; the accept loop waits for a free
-    /// slot beyond it (back-pressure instead of unbounded threads).
-    /// Default 1024.
+    /// Most connections open at once, idle ones included; the accept loop
+    /// waits for a free slot beyond it (back-pressure). Default 16384.
     pub max_connections: usize,
+    /// Most worker threads, i.e. requests in progress at once; a connection
+    /// holds a worker only while one of its requests is being read,
+    /// handled or written. Default 512.
+    pub max_workers: usize,
     /// A request head (request line and headers) must arrive within this
     /// time of its first byte, and a new connection must send its first
     /// byte within it; otherwise 408 (or a silent close if nothing came).
@@ -49,7 +50,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             request_queue_size: 1024,
-            max_connections: 1024,
+            max_connections: 16384,
+            max_workers: 512,
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(5),
             read_timeout: Some(Duration::from_secs(30)),
@@ -188,10 +190,11 @@ impl Control {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    fn register(self: &Arc<Self>, stream: Arc<TcpStream>) -> SlotGuard {
+    pub(crate) fn register(self: &Arc<Self>, stream: Arc<TcpStream>) -> SlotGuard {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(ConnSlot { stream, idle: AtomicBool::new(false) });
         self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
+        self.add_active(1);
         SlotGuard { control: self.clone(), id, slot }
     }
 
@@ -262,6 +265,7 @@ pub(crate) struct SlotGuard {
 impl Drop for SlotGuard {
     fn drop(&mut self) {
         self.control.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        self.control.add_active(-1);
     }
 }
 
@@ -494,8 +498,10 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         let shared = self.shared();
         let control = shared.control.clone();
         control.shutting_down.store(false, Ordering::SeqCst);
+        let reactor = Reactor::start(shared.clone(), self.factory.clone())?;
         control.set_serving(true);
-        let result = self.accept_loop(&shared);
+        let result = self.accept_loop(&shared, &reactor);
+        reactor.stop();
         let grace = Instant::now() + shared.config.shutdown_grace;
         control.close_connections(false);
         if control.wait_idle(grace) > 0 {
@@ -506,7 +512,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         result
     }
 
-    fn accept_loop(&self, shared: &Arc<Shared>) -> io::Result<()> {
+    fn accept_loop(&self, shared: &Arc<Shared>, reactor: &Reactor<H>) -> io::Result<()> {
         let listener = self.listener()?;
         let control = &shared.control;
         let mut backoff = Duration::from_millis(5);
@@ -517,9 +523,10 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             }
             let (stream, peer) = match listener.accept() {
                 Ok(conn) => conn,
-                Err(e) if control.is_shutting_down() => return Err(e).or(Ok(())),
+                Err(_) if control.is_shutting_down() => return Ok(()),
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => continue,
                 Err(e) => {
+                    // EMFILE and friends: log, wait for descriptors to free up.
                     log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
                     thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(1));
@@ -530,18 +537,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             if control.is_shutting_down() {
                 return Ok(());
             }
-            control.add_active(1);
-            let (shared, factory) = (shared.clone(), self.factory.clone());
-            let spawned = thread::Builder::new().name("basehttp-conn".into()).spawn(move || {
-                let control = shared.control.clone();
-                serve_connection(stream, peer, shared, &*factory);
-                control.add_active(-1);
-            });
-            if let Err(e) = spawned {
-                control.add_active(-1);
-                log::error!(target: crate::logging::LOG_TARGET, "cannot start a connection thread: {e}");
-                thread::sleep(backoff);
-            }
+            reactor.admit(stream, peer);
         }
     }
 
@@ -594,24 +590,16 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
     }
 }
 
-/// Serves one accepted connection on the current thread.
+/// Serves one accepted connection on the current thread (`handle_request`).
 fn serve_connection<H: BaseHTTPRequestHandler>(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     factory: &(dyn Fn() -> H + Send + Sync),
 ) {
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(shared.config.write_timeout);
-    let stream = Arc::new(stream);
-    let guard = shared.control.register(stream.clone());
-    let handler = catch_unwind(AssertUnwindSafe(factory));
-    let Ok(mut handler) = handler else {
-        log::error!(target: crate::logging::LOG_TARGET, "the handler factory panicked; closing the connection from {peer}");
-        return;
-    };
-    let mut req = Request::new(Io::new(stream), peer, shared, guard);
-    handler.handle(&mut req);
+    if let Some((mut handler, mut req)) = crate::connection::open(stream, peer, &shared, factory) {
+        handler.handle(&mut req);
+    }
 }
 
 /// The machine's host name (Python's `getfqdn('')` without DNS).
