@@ -16,6 +16,7 @@ mod reactor;
 mod request;
 mod response;
 mod server;
+mod simple;
 mod status;
 
 pub use basehttp_macros::http_handler;
@@ -32,4 +33,5 @@ pub use pyrepr::repr;
 pub use request::{Request, MAX_HEADERS, MAX_LINE};
 pub use response::format_error_page;
 pub use server::{HTTPServer, ServerAddress, ServerConfig, ServerInfo, ShutdownHandle, ThreadingHTTPServer};
+pub use simple::{guess_type, SimpleHTTPRequestHandler};
 pub use status::{responses, RESPONSES};
