@@ -660,3 +660,51 @@ pub fn default_error(protocol: &str, code: u16) -> String {
     let (message, explain) = basehttp::responses(code).expect("known code");
     error_response(protocol, code, message, explain, false)
 }
+
+// ---------------------------------------------------------------------------
+// Coordination between a test and its handler
+// ---------------------------------------------------------------------------
+
+/// Named one-shot signals with bounded waits, shared by a test and the
+/// handlers of its server (`Arc<Gate>` in the factory or the server state).
+#[derive(Default)]
+pub struct Gate {
+    raised: Mutex<Vec<String>>,
+    changed: std::sync::Condvar,
+}
+
+impl Gate {
+    pub fn new() -> Arc<Gate> {
+        Arc::new(Gate::default())
+    }
+
+    /// Raises `name` (idempotent) and wakes the waiters.
+    pub fn signal(&self, name: &str) {
+        let mut raised = self.raised.lock().unwrap_or_else(|e| e.into_inner());
+        if !raised.iter().any(|n| n == name) {
+            raised.push(name.to_owned());
+        }
+        self.changed.notify_all();
+    }
+
+    /// Waits at most `limit` for `name`; whether it was raised.
+    pub fn wait(&self, name: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut raised = self.raised.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if raised.iter().any(|n| n == name) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            raised = self.changed.wait_timeout(raised, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Whether `name` was raised.
+    pub fn is_raised(&self, name: &str) -> bool {
+        self.raised.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|n| n == name)
+    }
+}
