@@ -35,12 +35,12 @@ pub(crate) fn open<H: BaseHTTPRequestHandler>(
     let _ = stream.set_nodelay(true);
     stream.set_nonblocking(true).ok()?;
     let stream = Arc::new(stream);
-    let guard = shared.control.register(stream.clone());
+    let guard = shared.control.register(Some(stream.clone()));
     let Ok(handler) = catch_unwind(AssertUnwindSafe(factory)) else {
         log::error!(target: crate::logging::LOG_TARGET, "the handler factory panicked; closing the connection from {peer}");
         return None;
     };
-    let mut io = Io::new(stream);
+    let mut io = Io::new(crate::io::Stream::Tcp(stream));
     io.write_timeout = shared.config.write_timeout;
     Some((handler, Request::new(io, peer, shared.clone(), guard)))
 }

@@ -54,8 +54,63 @@ pub(crate) enum Line {
     TooLong,
 }
 
+/// Where a connection's bytes come from and go to: a socket, or memory
+/// (tests, fuzzing and benchmarks of the parser, `crate::memory`).
+pub(crate) enum Stream {
+    Tcp(Arc<TcpStream>),
+    Memory(Box<Memory>),
+}
+
+/// An in-memory peer: `input` is what the client sends, handed out at most
+/// `segment` bytes per read; `output` collects what the server writes.
+pub(crate) struct Memory {
+    pub(crate) input: Vec<u8>,
+    pub(crate) pos: usize,
+    pub(crate) segment: usize,
+    pub(crate) output: Vec<u8>,
+}
+
+impl Stream {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&**s).read(dst),
+            Stream::Memory(m) => {
+                let n = dst.len().min(m.input.len() - m.pos).min(m.segment.max(1));
+                dst[..n].copy_from_slice(&m.input[m.pos..m.pos + n]);
+                m.pos += n;
+                Ok(n)
+            }
+        }
+    }
+
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&**s).write(data),
+            Stream::Memory(m) => {
+                m.output.extend_from_slice(data);
+                Ok(data.len())
+            }
+        }
+    }
+
+    /// Waits until the socket is ready for `flags` (memory always is).
+    fn wait(&self, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
+        match self {
+            Stream::Tcp(s) => wait_for(s, flags, timeout),
+            Stream::Memory(_) => Ok(true),
+        }
+    }
+
+    pub(crate) fn tcp(&self) -> Option<&Arc<TcpStream>> {
+        match self {
+            Stream::Tcp(s) => Some(s),
+            Stream::Memory(_) => None,
+        }
+    }
+}
+
 pub(crate) struct Io {
-    pub(crate) stream: Arc<TcpStream>,
+    pub(crate) stream: Stream,
     pub(crate) buf: Vec<u8>,
     pub(crate) pos: usize,
     pub(crate) end: usize,
@@ -80,7 +135,7 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    pub(crate) fn new(stream: Arc<TcpStream>) -> Self {
+    pub(crate) fn new(stream: Stream) -> Self {
         Io {
             stream,
             buf: vec![0; READ_BUF],
@@ -147,7 +202,7 @@ impl Io {
             return Ok(0);
         }
         loop {
-            match (&*self.stream).read(dst) {
+            match self.stream.read(dst) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(0);
@@ -160,7 +215,7 @@ impl Io {
                         let left = deadline.saturating_duration_since(Instant::now());
                         timeout = Some(timeout.map_or(left, |t| t.min(left)));
                     }
-                    if !wait_for(&self.stream, PollFlags::IN, timeout)? {
+                    if !self.stream.wait(PollFlags::IN, timeout)? {
                         self.timed_out = true;
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
                     }
@@ -184,7 +239,7 @@ impl Io {
             self.buf.resize(want, 0);
         }
         loop {
-            match (&*self.stream).read(&mut self.buf[self.end..]) {
+            match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(0);
@@ -203,12 +258,12 @@ impl Io {
     /// client's receive window is full.
     fn send(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            match (&*self.stream).write(data) {
+            match self.stream.write(data) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !wait_for(&self.stream, PollFlags::OUT, self.write_timeout)? {
+                    if !self.stream.wait(PollFlags::OUT, self.write_timeout)? {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
                     }
                 }
@@ -303,7 +358,9 @@ impl Io {
     /// those bytes with an RST that would destroy the response in flight.
     pub(crate) fn close(&mut self, linger: bool) {
         let _ = self.flush();
-        let _ = self.stream.shutdown(Shutdown::Write);
+        if let Some(s) = self.stream.tcp() {
+            let _ = s.shutdown(Shutdown::Write);
+        }
         if linger && !self.eof {
             self.per_read = None;
             self.deadline = Some(Instant::now() + Duration::from_secs(2));

@@ -11,6 +11,7 @@ mod handler;
 mod headers;
 mod io;
 mod logging;
+mod memory;
 mod pyrepr;
 mod reactor;
 mod request;
@@ -29,6 +30,7 @@ pub use handler::{
 };
 pub use headers::{HTTPMessage, MessageClass};
 pub use logging::{escape_log_text, log_to_stderr, StderrLogger, LOG_TARGET};
+pub use memory::{serve_bytes, HeadParser, MemoryConnection};
 pub use pyrepr::repr;
 pub use request::{Request, MAX_HEADERS, MAX_LINE};
 pub use response::format_error_page;

@@ -120,7 +120,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             None => Instant::now() + config.keep_alive_timeout,
         };
         conn.req.io.release_buffers();
-        let stream = conn.req.io.stream.clone();
+        let Some(stream) = conn.req.io.stream.tcp().cloned() else { return };
         self.table.lock().unwrap_or_else(|e| e.into_inner()).insert(id, conn);
         let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT;
         let registered = if new {

@@ -168,7 +168,7 @@ impl std::fmt::Debug for ServerInfo {
 
 /// One live connection, as the shutdown logic sees it.
 pub(crate) struct ConnSlot {
-    stream: Arc<TcpStream>,
+    stream: Option<Arc<TcpStream>>,
     /// Waiting for the next request (nothing in flight).
     pub(crate) idle: AtomicBool,
 }
@@ -190,7 +190,7 @@ impl Control {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn register(self: &Arc<Self>, stream: Arc<TcpStream>) -> SlotGuard {
+    pub(crate) fn register(self: &Arc<Self>, stream: Option<Arc<TcpStream>>) -> SlotGuard {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(ConnSlot { stream, idle: AtomicBool::new(false) });
         self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
@@ -210,10 +210,11 @@ impl Control {
     fn close_connections(&self, all: bool) {
         let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
         for slot in conns.values() {
+            let Some(stream) = &slot.stream else { continue };
             if all {
-                let _ = slot.stream.shutdown(Shutdown::Both);
+                let _ = stream.shutdown(Shutdown::Both);
             } else if slot.idle.load(Ordering::SeqCst) {
-                let _ = slot.stream.shutdown(Shutdown::Read);
+                let _ = stream.shutdown(Shutdown::Read);
             }
         }
     }
@@ -318,6 +319,24 @@ pub(crate) struct Shared {
     pub(crate) class: HandlerClass,
     pub(crate) config: ServerConfig,
     pub(crate) control: Arc<Control>,
+}
+
+impl Shared {
+    /// The state of a server that has no socket: for connections served
+    /// from memory (`crate::memory`).
+    pub(crate) fn detached(class: HandlerClass) -> Arc<Shared> {
+        let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let control = Arc::new(Control::default());
+        let shutdown = ShutdownHandle { control: control.clone(), wake: address, grace: Duration::ZERO };
+        let info = ServerInfo {
+            server_name: "localhost".to_owned(),
+            server_port: 0,
+            server_address: address,
+            state: None,
+            shutdown,
+        };
+        Arc::new(Shared { info, class, config: ServerConfig::default(), control })
+    }
 }
 
 type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
