@@ -1,0 +1,18 @@
+// `do_` alone names no method.
+use basehttp::{http_handler, Request};
+
+#[derive(Default)]
+struct App;
+
+#[http_handler]
+impl App {
+    fn do_GET(&mut self, req: &mut Request) -> std::io::Result<()> {
+        req.send_error(404)
+    }
+
+    fn do_(&mut self, req: &mut Request) -> std::io::Result<()> {
+        req.send_error(404)
+    }
+}
+
+fn main() {}
