@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 
-use basehttp::{BaseHTTPRequestHandler, HTTPServer, HandlerResult, Request};
+use basehttp::{http_handler, HTTPServer, HandlerResult, Request};
 
 #[derive(Default)]
 struct Contract;
@@ -188,16 +188,20 @@ impl Contract {
     }
 }
 
-impl BaseHTTPRequestHandler for Contract {
-    const METHODS: &'static [&'static str] = &["GET", "HEAD", "POST"];
+/// The contract's three methods; `#[http_handler]` generates the dispatch
+/// and CPython's 501 for every other method.
+#[http_handler]
+impl Contract {
+    fn do_GET(&mut self, req: &mut Request) -> HandlerResult {
+        self.get(req, false)
+    }
 
-    fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
-        match req.command.as_str() {
-            "GET" => self.get(req, false),
-            "HEAD" => self.get(req, true),
-            "POST" => self.post(req),
-            _ => Ok(req.send_unsupported_method()?),
-        }
+    fn do_HEAD(&mut self, req: &mut Request) -> HandlerResult {
+        self.get(req, true)
+    }
+
+    fn do_POST(&mut self, req: &mut Request) -> HandlerResult {
+        self.post(req)
     }
 }
 
