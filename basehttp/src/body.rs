@@ -81,6 +81,11 @@ impl Io {
         };
         // A premature EOF reads as a short body, like Python's `rfile.read(n)`;
         // the connection then closes because the body is incomplete (DEV-4).
+        // The strict profile makes it an error: an incomplete message must not
+        // be processed as if it were whole (RFC 9112 §8).
+        if n == 0 && self.strict {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "client closed the connection inside the body"));
+        }
         self.body.kind = BodyKind::Length(left - n as u64);
         Ok(n)
     }

@@ -224,9 +224,10 @@ fn dispatch<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
         }
         if !req.io.sent {
             // DEV-5: nothing was sent, so the client gets a real answer: 400
-            // if the handler failed on a malformed body, 500 otherwise.
+            // if the handler failed on a malformed or truncated body, 500
+            // otherwise.
             req.head.clear();
-            let code = if req.io.body.error == Some(io::ErrorKind::InvalidData) { 400 } else { 500 };
+            let code = if req.io.body.error.is_some() { 400 } else { 500 };
             let _ = req.send_error(code);
         }
         log::error!(

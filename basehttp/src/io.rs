@@ -132,6 +132,8 @@ pub(crate) struct Io {
     /// HEAD semantics for a `do_GET` reused as `do_HEAD`: body bytes
     /// written through `wfile` are counted but not transmitted.
     pub(crate) discard_body: bool,
+    /// Strict profile: a `Content-Length` body cut short is an error.
+    pub(crate) strict: bool,
 }
 
 impl Io {
@@ -150,6 +152,7 @@ impl Io {
             timed_out: false,
             body: Body::default(),
             discard_body: false,
+            strict: false,
         }
     }
 

@@ -12,6 +12,7 @@ mod headers;
 mod io;
 mod logging;
 mod memory;
+mod profile;
 mod pyrepr;
 mod reactor;
 mod request;
@@ -31,6 +32,7 @@ pub use handler::{
 pub use headers::{HTTPMessage, MessageClass};
 pub use logging::{escape_log_text, log_to_stderr, StderrLogger, LOG_TARGET};
 pub use memory::{serve_bytes, HeadParser, MemoryConnection};
+pub use profile::{Profile, STRICT_MAX_HEAD};
 pub use pyrepr::repr;
 pub use request::{Request, MAX_HEADERS, MAX_LINE};
 pub use response::format_error_page;

@@ -11,6 +11,7 @@ use crate::framing;
 use crate::handler::HandlerClass;
 use crate::headers::{latin1, parse_header_line, HTTPMessage};
 use crate::io::{Io, Line};
+use crate::profile::Profile;
 use crate::pyrepr::repr;
 use crate::server::{ServerInfo, Shared};
 
@@ -44,6 +45,10 @@ pub struct Request {
     pub request_version: String,
     /// `requestline`: the request line without its line ending (B12).
     pub requestline: String,
+    /// The request-target exactly as sent (before the `//` collapse; in the
+    /// strict profile, before an absolute-form target is reduced to its
+    /// path). Not in CPython.
+    pub target: String,
     /// `raw_requestline`: the request line's bytes as read, line ending included.
     pub raw_requestline: Vec<u8>,
     /// `headers`: the header fields, in order (B31-B37).
@@ -76,6 +81,7 @@ impl Request {
             client_address,
             command: String::new(),
             path: String::new(),
+            target: String::new(),
             request_version: default_version,
             requestline: String::new(),
             raw_requestline: Vec::new(),
@@ -137,6 +143,7 @@ impl Request {
     pub(crate) fn begin(&mut self) {
         self.command.clear();
         self.path.clear();
+        self.target.clear();
         self.requestline.clear();
         self.raw_requestline.clear();
         self.headers.clear();
@@ -145,6 +152,7 @@ impl Request {
         self.io.body = Default::default();
         self.io.sent = false;
         self.io.discard_body = false;
+        self.io.strict = self.strict();
         self.io.timed_out = false;
         self.ambiguous_framing = false;
         self.errored = false;
@@ -160,6 +168,10 @@ impl Request {
         // B11
         self.command.clear();
         self.request_version.clone_from(&self.shared.class.default_request_version);
+        if self.strict() && self.is_http09() {
+            // Strict: never answer in HTTP/0.9 mode (no status line).
+            self.request_version.clear();
+        }
         self.close_connection = true;
         // B12: every trailing CR and LF goes.
         let raw = std::mem::take(&mut self.raw_requestline);
@@ -181,9 +193,17 @@ impl Request {
         if words.is_empty() {
             return Ok(None); // B14: silent close
         }
+        let strict = self.strict();
+        if strict && words.len() != 3 {
+            // RFC 9112 §3: method SP request-target SP HTTP-version; no HTTP/0.9.
+            let message = format!("Bad request syntax ({})", repr(&self.requestline));
+            self.send_error_explain(400, Some(&message), None)?;
+            return Ok(None);
+        }
         if words.len() >= 3 {
             let version = latin1(words[words.len() - 1]);
-            let Some((major, minor)) = parse_version(&version) else {
+            let parsed = if strict { parse_version_strict(&version) } else { parse_version(&version) };
+            let Some((major, minor)) = parsed else {
                 self.send_error_explain(400, Some(&format!("Bad request version ({})", repr(&version))), None)?;
                 return Ok(None);
             };
@@ -212,6 +232,14 @@ impl Request {
         }
         self.command = command;
         let path = words[1];
+        self.target = latin1(path);
+        if strict && !self.check_target()? {
+            return Ok(None);
+        }
+        if let (true, Some(origin)) = (strict, crate::profile::absolute_form_path(&self.target)) {
+            self.path = origin;
+            return Ok(Some(words.len()));
+        }
         // B27: gh-87389, no open redirects through `//host` paths.
         self.path = if path.starts_with(b"//") {
             let rest = path.iter().position(|&b| b != b'/').map_or(&[][..], |i| &path[i..]);
@@ -222,11 +250,50 @@ impl Request {
         Ok(Some(words.len()))
     }
 
+    fn strict(&self) -> bool {
+        self.shared.class.profile == Profile::Rfc9112
+    }
+
+    /// Strict profile: the request-target's form (RFC 9112 §3.2) and no
+    /// control bytes in it. `Ok(false)` after sending the 400.
+    fn check_target(&mut self) -> std::io::Result<bool> {
+        let t = self.target.as_str();
+        let well_formed = !t.bytes().any(|b| b < 0x20 || b == 0x7f)
+            && (t.starts_with('/')
+                || crate::profile::absolute_form_path(t).is_some()
+                || (t == "*" && self.command == "OPTIONS")
+                || (self.command == "CONNECT" && crate::profile::valid_host(t) && t.contains(':')));
+        if !well_formed {
+            let message = format!("Bad request-target ({})", repr(&self.target));
+            self.send_error_explain(400, Some(&message), None)?;
+        }
+        Ok(well_formed)
+    }
+
+    /// Strict profile: RFC 9112 §3.2's `Host` rules. `Ok(false)` after
+    /// sending the 400.
+    fn check_host(&mut self) -> std::io::Result<bool> {
+        let problem = {
+            let mut hosts = self.headers.get_all("Host");
+            match (hosts.next(), hosts.next()) {
+                (_, Some(_)) => Some("Multiple Host headers"),
+                (None, None) if self.request_version.as_str() >= "HTTP/1.1" => Some("Missing Host header"),
+                (Some(h), None) if !crate::profile::valid_host(h) => Some("Invalid Host header"),
+                _ => None,
+            }
+        };
+        if let Some(message) = problem {
+            self.send_error_explain(400, Some(message), None)?;
+        }
+        Ok(problem.is_none())
+    }
+
     /// The header section (B28-B38, DEV-3), then `Connection` (B39-B41),
     /// framing (DEV-6) and `Expect` (B46).
     fn parse_head(&mut self, nwords: usize) -> std::io::Result<bool> {
         let mut lines = 0;
         let mut invalid = false;
+        let mut head_bytes = self.raw_requestline.len();
         loop {
             let (start, end) = match self.io.read_line(MAX_LINE + 1)? {
                 Line::TooLong => return self.header_too_large("Line too long", "header line").map(|_| false),
@@ -241,6 +308,12 @@ impl Request {
                 self.send_error_explain(431, Some("Too many headers"), Some(&explain))?;
                 return Ok(false);
             }
+            head_bytes += end - start;
+            if head_bytes > crate::profile::STRICT_MAX_HEAD && self.strict() {
+                let explain = format!("got more than {} bytes of request head", crate::profile::STRICT_MAX_HEAD);
+                self.send_error_explain(431, Some("Header section too large"), Some(&explain))?;
+                return Ok(false);
+            }
             let line = &self.io.buf[start..end];
             if matches!(line, b"\r\n" | b"\n" | b"") {
                 break;
@@ -252,6 +325,9 @@ impl Request {
         }
         if invalid {
             self.send_error_explain(400, Some("Invalid header line"), None)?;
+            return Ok(false);
+        }
+        if self.strict() && !self.check_host()? {
             return Ok(false);
         }
         if nwords == 3 {
@@ -295,7 +371,19 @@ impl Request {
     /// Reads the request line for the next request (B8-B10). `Ok(false)`:
     /// nothing to parse (EOF, or an error was sent).
     pub(crate) fn read_request_line(&mut self) -> std::io::Result<bool> {
-        let (start, end) = match self.io.read_line(MAX_LINE + 1)? {
+        // Strict: RFC 9112 §2.2, ignore (a few) empty lines before the request line.
+        let mut skips = if self.strict() { 16 } else { 0 };
+        let line = loop {
+            let line = self.io.read_line(MAX_LINE + 1)?;
+            if let Line::Ok(s, e) = line {
+                if skips > 0 && matches!(&self.io.buf[s..e], b"\r\n" | b"\n") {
+                    skips -= 1;
+                    continue;
+                }
+            }
+            break line;
+        };
+        let (start, end) = match line {
             Line::Ok(s, e) if e - s <= MAX_LINE => (s, e),
             _ => {
                 // B9: 414 with a status line even in the default config.
@@ -334,6 +422,16 @@ fn parse_version(version: &str) -> Option<(u64, u64)> {
         }
     };
     Some((component(major)?, component(minor)?))
+}
+
+/// Strict profile: exactly `HTTP/DIGIT.DIGIT` (RFC 9112 §2.3).
+fn parse_version_strict(version: &str) -> Option<(u64, u64)> {
+    match version.as_bytes() {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
+            Some(((major - b'0') as u64, (minor - b'0') as u64))
+        }
+        _ => None,
+    }
 }
 
 /// Python's `str.isspace()` for a latin-1 char (B13).
