@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 
-use basehttp::{http_handler, HTTPServer, HandlerResult, Request};
+use basehttp::{http_handler, HTTPServer, HandlerResult, Profile, Request};
 
 #[derive(Default)]
 struct Contract;
@@ -164,6 +164,9 @@ impl Contract {
         if route != "/echo" {
             return Ok(req.send_error(404)?);
         }
+        if req.class().profile == Profile::Rfc9112 {
+            return Self::echo_framed(req);
+        }
         if req.headers.contains("Transfer-Encoding") {
             return Ok(req.send_error_message(501, "Transfer-Encoding not supported")?);
         }
@@ -179,6 +182,29 @@ impl Contract {
         }
         let mut body = Vec::new();
         req.rfile().take(n).read_to_end(&mut body)?;
+        req.send_response(200)?;
+        req.send_header("Content-Type", "application/octet-stream")?;
+        req.send_header("Content-Length", body.len())?;
+        req.end_headers()?;
+        req.wfile().write_all(&body)?;
+        Ok(())
+    }
+
+    /// `--rfc9112`: echo whatever body the runtime framed (Content-Length or
+    /// chunked), up to 1 MB.
+    fn echo_framed(req: &mut Request) -> HandlerResult {
+        if !req.headers.contains("Content-Length") && !req.headers.contains("Transfer-Encoding") {
+            return Ok(req.send_error(411)?);
+        }
+        let declared = req.headers.get("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > 1_000_000) {
+            return Ok(req.send_error(413)?);
+        }
+        let mut body = Vec::new();
+        req.rfile().take(1_000_001).read_to_end(&mut body)?;
+        if body.len() > 1_000_000 {
+            return Ok(req.send_error(413)?);
+        }
         req.send_response(200)?;
         req.send_header("Content-Type", "application/octet-stream")?;
         req.send_header("Content-Length", body.len())?;
@@ -209,6 +235,7 @@ fn main() {
     let mut port = 8000u16;
     let mut protocol = None;
     let mut default_version = None;
+    let mut strict = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -216,6 +243,7 @@ fn main() {
             "--protocol" => protocol = args.next(),
             "--default-request-version" => default_version = args.next(),
             "--strict" => {}
+            "--rfc9112" => strict = true,
             other => {
                 eprintln!("unknown argument {other:?}");
                 std::process::exit(2);
@@ -229,6 +257,9 @@ fn main() {
     }
     if let Some(v) = default_version {
         server.class_mut().default_request_version = v;
+    }
+    if strict {
+        server.class_mut().profile = Profile::Rfc9112;
     }
     server.serve_forever().expect("serve");
 }

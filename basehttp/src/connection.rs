@@ -52,7 +52,8 @@ pub(crate) fn open<H: BaseHTTPRequestHandler>(
 pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) -> Next {
     req.io.acquire_buffers();
     loop {
-        if !req.io.eof && !head_ready(req.io.buffered()) {
+        let strict = req.class().profile == crate::Profile::Rfc9112;
+        if !req.io.eof && !head_ready(req.io.buffered(), strict) {
             match req.io.try_fill() {
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -87,15 +88,22 @@ pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Reques
 /// blank first line, B14; more than a line's limit), so that parsing it
 /// cannot wait for the client. A head ends with an empty line (`\n\r\n`
 /// or `\n\n`, B30).
-fn head_ready(buf: &[u8]) -> bool {
+fn head_ready(buf: &[u8], strict: bool) -> bool {
     if buf.len() > MAX_LINE {
         return true;
     }
     let mut lines = buf.split_inclusive(|&b| b == b'\n');
     match lines.next() {
         Some(first) if first.ends_with(b"\n") => {
-            if first.iter().all(|&b| crate::request::is_py_space(b)) {
+            let words = first.split(|&b| crate::request::is_py_space(b)).filter(|w| !w.is_empty()).count();
+            // A blank line (B14) is answered at once; so is, in the strict
+            // profile, a line that cannot be a request line (it is refused
+            // before any header is read). Strict skips blank lines first.
+            if (words == 0 && !strict) || (strict && words != 0 && words != 3) {
                 return true;
+            }
+            if strict && words == 0 {
+                return head_ready(&buf[first.len()..], strict);
             }
         }
         _ => return false,

@@ -333,8 +333,12 @@ impl Request {
         if nwords == 3 {
             match framing::check(&self.headers, &self.request_version) {
                 Ok(f) => {
+                    // Strict: a chunked body read to its end frames the
+                    // message exactly, so the connection may carry on; the
+                    // default keeps DEV-4's close after any Transfer-Encoding.
+                    let chunked = matches!(f.body, BodyKind::Chunked(_));
+                    self.ambiguous_framing = f.ambiguous && !(chunked && self.strict());
                     self.io.body.kind = f.body;
-                    self.ambiguous_framing = f.ambiguous;
                 }
                 Err((code, message)) => {
                     self.send_error_explain(code, Some(message), None)?;
