@@ -101,24 +101,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Removes every `#[exact_method]` from `attrs` (it is not a real attribute:
 /// left in, rustc would reject it) and returns the first one.
 pub(crate) fn take_exact_method(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Attribute> {
-    let mut found: Option<Attribute> = None;
-    attrs.retain(|attr| {
-        if !attr.path().is_ident(EXACT_METHOD) {
-            return true;
-        }
-        if !matches!(attr.meta, Meta::Path(_)) {
-            errors.push(error(
-                attr,
-                "`#[exact_method]` takes no value",
-                "the method is the `do_` method's suffix, as written: write `#[exact_method]`",
-            ));
-        } else if found.is_some() {
-            errors.push(error(attr, "`#[exact_method]` is given twice", "remove the repeated attribute"));
-        }
-        found.get_or_insert_with(|| attr.clone());
-        false
-    });
-    found
+    let (markers, rest): (Vec<Attribute>, Vec<Attribute>) =
+        std::mem::take(attrs).into_iter().partition(|attr| attr.path().is_ident(EXACT_METHOD));
+    *attrs = rest;
+    let mut markers = markers.into_iter();
+    let first = markers.next()?;
+    if !matches!(first.meta, Meta::Path(_)) {
+        errors.push(error(
+            &first,
+            "`#[exact_method]` takes no value",
+            "the method is the `do_` method's suffix, as written: write `#[exact_method]`",
+        ));
+    }
+    for repeated in markers {
+        errors.push(error(repeated, "`#[exact_method]` is given twice", "remove the repeated attribute"));
+    }
+    Some(first)
 }
 
 #[cfg(test)]

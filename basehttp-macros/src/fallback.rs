@@ -6,7 +6,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
-use syn::{parse_quote, Generics, ImplItem, Item, ItemImpl};
+use syn::{Generics, ImplItem, Item, ItemImpl};
 
 use crate::ast::{Handler, Member};
 use crate::expand::allow_non_snake_case;
@@ -75,14 +75,19 @@ fn handler_trait() -> TokenStream {
 /// An impl of `trait_path` whose `dispatch` is never called (the program
 /// does not compile).
 fn stub(generics: &Generics, self_ty: impl ToTokens, trait_path: TokenStream) -> TokenStream {
-    let mut generics = generics.clone();
-    if !generics.params.is_empty() {
-        // The trait's `Send + 'static`, assumed: the stub must not fail for
-        // reasons the user has not seen yet. (Not for a plain type: a false
-        // bound without type parameters is itself an error.)
-        generics.make_where_clause().predicates.push(parse_quote!(Self: ::core::marker::Send + 'static));
-    }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let predicates = where_clause.map(|w| w.predicates.iter());
+    // The trait's `Send + 'static`, assumed: the stub must not fail for
+    // reasons the user has not seen yet. (Not for a plain type: a false bound
+    // without type parameters is itself an error.)
+    let assumed = (!generics.params.is_empty()).then(|| quote!(Self: ::core::marker::Send + 'static,));
+    let where_clause = match (predicates, assumed) {
+        (None, None) => quote!(),
+        (predicates, assumed) => {
+            let predicates = predicates.into_iter().flatten();
+            quote!(where #(#predicates,)* #assumed)
+        }
+    };
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications)]

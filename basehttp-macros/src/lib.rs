@@ -23,9 +23,14 @@ use proc_macro::TokenStream;
 #[doc = include_str!("http_handler.md")]
 #[proc_macro_attribute]
 pub fn http_handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    run(args.into(), input.into()).into()
+}
+
+/// The whole macro on `proc_macro2` tokens (unit-testable).
+fn run(args: proc_macro2::TokenStream, input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let mut errors = diag::Errors::default();
-    let args = attr::parse_args(args.into(), &mut errors);
-    let item = match syn::parse::<syn::Item>(input.clone()) {
+    let args = attr::parse_args(args, &mut errors);
+    let item = match syn::parse2::<syn::Item>(input.clone()) {
         Ok(item) => item,
         // Not an item at all: rustc's own error on the input says more.
         Err(_) => return input,
@@ -41,7 +46,7 @@ pub fn http_handler(args: TokenStream, input: TokenStream) -> TokenStream {
                     error
                 }
             };
-            return fallback::misplaced(item, error).into();
+            return fallback::misplaced(item, error);
         }
     };
     let handler = ast::Handler::from_block(block, &mut errors);
@@ -50,5 +55,7 @@ pub fn http_handler(args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(()) => expand::handler(handler, &args),
         Err(error) => fallback::handler(handler, error),
     }
-    .into()
 }
+
+#[cfg(test)]
+mod tests;

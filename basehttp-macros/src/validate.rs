@@ -203,9 +203,9 @@ pub(crate) fn misplaced(item: &Item) -> syn::Error {
                 )
             }
         }
-        Item::Struct(s) => on_type(s.struct_token, &s.ident, "a struct"),
-        Item::Enum(e) => on_type(e.enum_token, &e.ident, "an enum"),
-        Item::Union(u) => on_type(u.union_token, &u.ident, "a union"),
+        Item::Struct(s) => on_type(&s.struct_token, &s.ident, "a struct"),
+        Item::Enum(e) => on_type(&e.enum_token, &e.ident, "an enum"),
+        Item::Union(u) => on_type(&u.union_token, &u.ident, "a union"),
         Item::Fn(f) => {
             let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
             error(
