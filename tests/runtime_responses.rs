@@ -467,7 +467,7 @@ fn send_response_writes_status_server_date_in_that_order() {
     assert_eq!(lines[0], "HTTP/1.0 200 OK");
     assert!(lines[1].starts_with("Server: ") && lines[2].starts_with("Date: ") && lines[3] == "X-Last: 1");
     // The Date is a current IMF-fixdate.
-    assert!(support::valid_http_date(lines[2]["Date: ".len()..].as_bytes()), "{}", lines[2]);
+    assert!(support::valid_http_date(&lines[2].as_bytes()["Date: ".len()..]), "{}", lines[2]);
     assert_eq!(support::norm(&raw), "HTTP/1.0 200 OK\r\nServer: <SERVER>\r\nDate: <DATE>\r\nX-Last: 1\r\n\r\n");
 }
 

@@ -187,8 +187,7 @@ fn an_idle_keep_alive_connection_is_closed() {
 fn a_stalled_body_read_times_out_without_a_response() {
     // B7: the read fails with TimedOut, the handler fails, nothing is sent,
     // the connection closes and `Request timed out` is logged.
-    let mut config = ServerConfig::default();
-    config.read_timeout = Some(Duration::from_millis(300));
+    let config = ServerConfig { read_timeout: Some(Duration::from_millis(300)), ..ServerConfig::default() };
     let server = echo_with(config);
     let mut c = server.connect();
     let port = c.local_port();
