@@ -21,7 +21,17 @@ use std::fmt;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HTTPMessage {
-    fields: Vec<(String, String)>,
+    /// Every name and value, back to back: one allocation for the whole
+    /// section, reused from request to request on a connection.
+    text: String,
+    fields: Vec<Field>,
+}
+
+/// Where a field's name and value are in `text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Field {
+    name: (u32, u32),
+    value: (u32, u32),
 }
 
 /// Python's `MessageClass` class variable: the type that holds a request's
@@ -34,31 +44,39 @@ impl HTTPMessage {
         Self::default()
     }
 
+    fn span(&self, (start, end): (u32, u32)) -> &str {
+        &self.text[start as usize..end as usize]
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|f| (self.span(f.name), self.span(f.value)))
+    }
+
     /// The first value of the field `name` (ASCII case-insensitive), like
     /// Python's `headers.get(name)`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.pairs().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// Every value of the field `name`, in order, like `headers.get_all(name)`.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.pairs().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// Whether a field `name` is present (`name in headers`).
     pub fn contains(&self, name: &str) -> bool {
-        self.fields.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.pairs().any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     /// Every `(name, value)` pair in arrival order, duplicates included
     /// (`headers.items()`).
     pub fn items(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs()
     }
 
     /// Every field name in arrival order (`headers.keys()`).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(n, _)| n.as_str())
+        self.pairs().map(|(n, _)| n)
     }
 
     /// The number of fields, duplicates included (`len(headers)`).
@@ -72,11 +90,25 @@ impl HTTPMessage {
     }
 
     /// Appends a field (used by the parser; handy in tests).
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.fields.push((name.into(), value.into()));
+    pub fn push(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) {
+        let name_at = self.text.len() as u32;
+        self.text.push_str(name.as_ref());
+        let value_at = self.text.len() as u32;
+        self.text.push_str(value.as_ref());
+        self.fields.push(Field { name: (name_at, value_at), value: (value_at, self.text.len() as u32) });
+    }
+
+    /// Appends a field from raw bytes, decoded as ISO-8859-1.
+    fn push_latin1(&mut self, name: &[u8], value: &[u8]) {
+        let name_at = self.text.len() as u32;
+        push_latin1(&mut self.text, name);
+        let value_at = self.text.len() as u32;
+        push_latin1(&mut self.text, value);
+        self.fields.push(Field { name: (name_at, value_at), value: (value_at, self.text.len() as u32) });
     }
 
     pub(crate) fn clear(&mut self) {
+        self.text.clear();
         self.fields.clear();
     }
 }
@@ -98,24 +130,32 @@ pub(crate) struct InvalidHeaderLine;
 /// at index 1 or later; only 0x21-0x7E before the first `:` (RFC 9112 §5.1
 /// forbids whitespace between name and colon).
 pub(crate) fn parse_header_line(line: &[u8], headers: &mut HTTPMessage) -> Result<(), InvalidHeaderLine> {
-    if line.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(InvalidHeaderLine);
-    }
-    let colon = line.iter().position(|&b| b == b':').ok_or(InvalidHeaderLine)?;
-    if colon == 0 || !line[..colon].iter().all(|&b| (0x21..=0x7e).contains(&b)) {
+    // One pass over the name: visible ASCII up to the first colon.
+    let colon = line.iter().position(|&b| !(0x21..=0x7e).contains(&b) || b == b':').ok_or(InvalidHeaderLine)?;
+    if colon == 0 || line[colon] != b':' {
         return Err(InvalidHeaderLine);
     }
     let rest = &line[colon + 1..];
+    if rest.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(InvalidHeaderLine);
+    }
     let start = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
-    headers.push(latin1(&line[..colon]), latin1(&rest[start..]));
+    headers.push_latin1(&line[..colon], &rest[start..]);
     Ok(())
 }
 
 /// Decodes bytes as ISO-8859-1: each byte becomes the char of the same value.
 pub(crate) fn latin1(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    push_latin1(&mut s, bytes);
+    s
+}
+
+/// Appends bytes decoded as ISO-8859-1 to `out`.
+pub(crate) fn push_latin1(out: &mut String, bytes: &[u8]) {
     match std::str::from_utf8(bytes) {
-        Ok(s) if bytes.is_ascii() => s.to_owned(),
-        _ => bytes.iter().map(|&b| b as char).collect(),
+        Ok(s) if bytes.is_ascii() => out.push_str(s),
+        _ => out.extend(bytes.iter().map(|&b| b as char)),
     }
 }
 

@@ -20,6 +20,25 @@ thread_local! {
     static POOL: RefCell<Vec<(Vec<u8>, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The first `needle` in `hay`, eight bytes at a time (a portable memchr).
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = u64::from_ne_bytes([needle; 8]);
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word) ^ pattern;
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        at += 8;
+    }
+    hay[at..].iter().position(|&b| b == needle).map(|i| at + i)
+}
+
 /// Waits until `stream` is ready for `flags` or `timeout` passes (`false`).
 pub(crate) fn wait_for(stream: &TcpStream, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.map(|t| Instant::now() + t);
@@ -313,7 +332,7 @@ impl Io {
         loop {
             let avail = &self.buf[self.pos..self.end];
             let window = &avail[..avail.len().min(limit)];
-            if let Some(i) = window[scanned..].iter().position(|&b| b == b'\n') {
+            if let Some(i) = find_byte(&window[scanned..], b'\n') {
                 let start = self.pos;
                 self.pos += scanned + i + 1;
                 return Ok(Line::Ok(start, self.pos));
@@ -375,5 +394,22 @@ impl Io {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_byte;
+
+    #[test]
+    fn find_byte_matches_a_scan() {
+        let hay: Vec<u8> = (0..100u8).map(|i| if i % 37 == 36 { b'\n' } else { b'a' + i % 26 }).collect();
+        for start in 0..hay.len() {
+            for end in start..hay.len() {
+                let s = &hay[start..end];
+                assert_eq!(find_byte(s, b'\n'), s.iter().position(|&b| b == b'\n'));
+            }
+        }
+        assert_eq!(find_byte(&[0x8a; 20], b'\n'), None);
     }
 }

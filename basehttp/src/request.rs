@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::body::{BodyKind, RFile, WFile};
 use crate::framing;
 use crate::handler::HandlerClass;
-use crate::headers::{latin1, parse_header_line, HTTPMessage};
+use crate::headers::{latin1, parse_header_line, push_latin1, HTTPMessage};
 use crate::io::{Io, Line};
 use crate::profile::Profile;
 use crate::pyrepr::repr;
@@ -176,11 +176,15 @@ impl Request {
         // B12: every trailing CR and LF goes.
         let raw = std::mem::take(&mut self.raw_requestline);
         let trimmed = raw.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
-        self.requestline = latin1(&raw[..trimmed]);
-        // B13: Python's str.split() on latin-1 text.
-        let words: Vec<&[u8]> = raw[..trimmed].split(|&b| is_py_space(b)).filter(|w| !w.is_empty()).collect();
+        self.requestline.clear();
+        push_latin1(&mut self.requestline, &raw[..trimmed]);
+        // B13: Python's str.split() on latin-1 text; only the count, the
+        // first two words and the last one matter.
+        let mut words = Words::default();
+        for word in raw[..trimmed].split(|&b| is_py_space(b)).filter(|w| !w.is_empty()) {
+            words.push(word);
+        }
         let result = self.parse_words(&words);
-        drop(words);
         self.raw_requestline = raw;
         match result? {
             Some(nwords) => self.parse_head(nwords),
@@ -189,65 +193,70 @@ impl Request {
     }
 
     /// The request-line rules (B14-B27). `Ok(Some(word count))` to go on.
-    fn parse_words(&mut self, words: &[&[u8]]) -> std::io::Result<Option<usize>> {
-        if words.is_empty() {
+    fn parse_words(&mut self, words: &Words<'_>) -> std::io::Result<Option<usize>> {
+        if words.count == 0 {
             return Ok(None); // B14: silent close
         }
         let strict = self.strict();
-        if strict && words.len() != 3 {
+        if strict && words.count != 3 {
             // RFC 9112 §3: method SP request-target SP HTTP-version; no HTTP/0.9.
             let message = format!("Bad request syntax ({})", repr(&self.requestline));
             self.send_error_explain(400, Some(&message), None)?;
             return Ok(None);
         }
-        if words.len() >= 3 {
-            let version = latin1(words[words.len() - 1]);
-            let parsed = if strict { parse_version_strict(&version) } else { parse_version(&version) };
+        if words.count >= 3 {
+            let version = words.last;
+            let parsed = if strict { parse_version_strict(version) } else { parse_version(version) };
             let Some((major, minor)) = parsed else {
-                self.send_error_explain(400, Some(&format!("Bad request version ({})", repr(&version))), None)?;
+                let message = format!("Bad request version ({})", repr(&latin1(version)));
+                self.send_error_explain(400, Some(&message), None)?;
                 return Ok(None);
             };
             if (major, minor) >= (1, 1) && self.protocol_version() >= "HTTP/1.1" {
                 self.close_connection = false;
             }
             if major >= 2 {
-                let base = &version["HTTP/".len()..];
+                let base = latin1(&version[b"HTTP/".len()..]);
                 self.send_error_explain(505, Some(&format!("Invalid HTTP version ({base})")), None)?;
                 return Ok(None);
             }
-            self.request_version = version;
+            self.request_version.clear();
+            push_latin1(&mut self.request_version, version);
         }
-        if !(2..=3).contains(&words.len()) {
+        if !(2..=3).contains(&words.count) {
             let message = format!("Bad request syntax ({})", repr(&self.requestline));
             self.send_error_explain(400, Some(&message), None)?;
             return Ok(None);
         }
-        let command = latin1(words[0]);
-        if words.len() == 2 {
+        if words.count == 2 {
             self.close_connection = true;
-            if command != "GET" {
-                self.send_error_explain(400, Some(&format!("Bad HTTP/0.9 request type ({})", repr(&command))), None)?;
+            if words.first != b"GET" {
+                let message = format!("Bad HTTP/0.9 request type ({})", repr(&latin1(words.first)));
+                self.send_error_explain(400, Some(&message), None)?;
                 return Ok(None);
             }
         }
-        self.command = command;
-        let path = words[1];
-        self.target = latin1(path);
+        push_latin1(&mut self.command, words.first);
+        let path = words.second;
+        self.target.clear();
+        push_latin1(&mut self.target, path);
         if strict && !self.check_target()? {
             return Ok(None);
         }
+        self.path.clear();
         if let (true, Some(origin)) = (strict, crate::profile::absolute_form_path(&self.target)) {
             self.path = origin;
-            return Ok(Some(words.len()));
+            return Ok(Some(words.count));
         }
         // B27: gh-87389, no open redirects through `//host` paths.
-        self.path = if path.starts_with(b"//") {
+        if path.starts_with(b"//") {
             let rest = path.iter().position(|&b| b != b'/').map_or(&[][..], |i| &path[i..]);
-            format!("/{}", latin1(rest))
+            self.path.push('/');
+            push_latin1(&mut self.path, rest);
         } else {
-            latin1(path)
-        };
-        Ok(Some(words.len()))
+            push_latin1(&mut self.path, path);
+        }
+        Ok(Some(words.count))
     }
 
     fn strict(&self) -> bool {
@@ -413,24 +422,44 @@ impl Request {
     }
 }
 
+/// The words of a request line that the rules look at (B13, B15).
+#[derive(Default)]
+struct Words<'a> {
+    count: usize,
+    first: &'a [u8],
+    second: &'a [u8],
+    last: &'a [u8],
+}
+
+impl<'a> Words<'a> {
+    fn push(&mut self, word: &'a [u8]) {
+        match self.count {
+            0 => self.first = word,
+            1 => self.second = word,
+            _ => {}
+        }
+        self.last = word;
+        self.count += 1;
+    }
+}
+
 /// B16/B17: `HTTP/` then exactly two dot-separated components of 1 to 10
 /// ASCII digits (leading zeros allowed).
-fn parse_version(version: &str) -> Option<(u64, u64)> {
-    let rest = version.strip_prefix("HTTP/")?;
-    let (major, minor) = rest.split_once('.')?;
-    let component = |c: &str| {
-        if c.is_empty() || c.len() > 10 || !c.bytes().all(|b| b.is_ascii_digit()) {
-            None
-        } else {
-            c.parse::<u64>().ok()
+fn parse_version(version: &[u8]) -> Option<(u64, u64)> {
+    let rest = version.strip_prefix(b"HTTP/")?;
+    let dot = rest.iter().position(|&b| b == b'.')?;
+    let component = |c: &[u8]| {
+        if c.is_empty() || c.len() > 10 || !c.iter().all(|b| b.is_ascii_digit()) {
+            return None;
         }
+        Some(c.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
     };
-    Some((component(major)?, component(minor)?))
+    Some((component(&rest[..dot])?, component(&rest[dot + 1..])?))
 }
 
 /// Strict profile: exactly `HTTP/DIGIT.DIGIT` (RFC 9112 §2.3).
-fn parse_version_strict(version: &str) -> Option<(u64, u64)> {
-    match version.as_bytes() {
+fn parse_version_strict(version: &[u8]) -> Option<(u64, u64)> {
+    match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] if major.is_ascii_digit() && minor.is_ascii_digit() => {
             Some(((major - b'0') as u64, (minor - b'0') as u64))
         }
@@ -449,9 +478,9 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(parse_version("HTTP/1.1"), Some((1, 1)));
-        assert_eq!(parse_version("HTTP/01.10"), Some((1, 10)));
-        assert_eq!(parse_version("HTTP/0000000001.0"), Some((1, 0)));
+        assert_eq!(parse_version(b"HTTP/1.1"), Some((1, 1)));
+        assert_eq!(parse_version(b"HTTP/01.10"), Some((1, 10)));
+        assert_eq!(parse_version(b"HTTP/0000000001.0"), Some((1, 0)));
         for bad in [
             "HTTP/1",
             "HTTP/1.1.1",
@@ -464,7 +493,7 @@ mod tests {
             "HTTP/12345678901.0",
             "HTTP/².1",
         ] {
-            assert_eq!(parse_version(bad), None, "{bad}");
+            assert_eq!(parse_version(bad.as_bytes()), None, "{bad}");
         }
     }
 
