@@ -203,9 +203,9 @@ pub(crate) fn misplaced(item: &Item) -> syn::Error {
                 )
             }
         }
-        Item::Struct(s) => on_type(&s.struct_token, &s.ident, "a struct"),
-        Item::Enum(e) => on_type(&e.enum_token, &e.ident, "an enum"),
-        Item::Union(u) => on_type(&u.union_token, &u.ident, "a union"),
+        Item::Struct(s) => on_type(s.struct_token.to_token_stream(), &s.ident, "a struct"),
+        Item::Enum(e) => on_type(e.enum_token.to_token_stream(), &e.ident, "an enum"),
+        Item::Union(u) => on_type(u.union_token.to_token_stream(), &u.ident, "a union"),
         Item::Fn(f) => {
             let (fn_token, ident) = (&f.sig.fn_token, &f.sig.ident);
             error(
@@ -223,7 +223,7 @@ pub(crate) fn misplaced(item: &Item) -> syn::Error {
     }
 }
 
-fn on_type(keyword: impl ToTokens, ident: &syn::Ident, what: &str) -> syn::Error {
+fn on_type(keyword: proc_macro2::TokenStream, ident: &syn::Ident, what: &str) -> syn::Error {
     error(
         quote!(#keyword #ident),
         format!("`#[http_handler]` goes on an `impl` block, not on {what}"),
