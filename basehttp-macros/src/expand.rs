@@ -2,7 +2,7 @@
 //! and plain items) and the `BaseHTTPRequestHandler` impl (`METHODS`, the
 //! moved class variables and hooks, and `dispatch`).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{parse_quote, Attribute, ImplItem, ImplItemFn, ItemImpl, Visibility};
@@ -21,14 +21,17 @@ pub(crate) fn handler(handler: Handler, args: &Args) -> TokenStream {
             Member::Do(method) => {
                 let ident = &method.func.sig.ident;
                 let literal = &method.method;
-                // Spanned on the user's method: a mismatch in the call is reported there.
-                arms.push(quote_spanned! {ident.span()=>
+                // Located at the user's method, so a mismatch in the call is
+                // reported there, but resolved here: `self` and `req` are
+                // dispatch's even when a `macro_rules!` wrote the block.
+                let span = Span::call_site().located_at(ident.span());
+                arms.push(quote_spanned! {span=>
                     #literal => ::basehttp::IntoHandlerResult::into_handler_result(Self::#ident(self, req)),
                 });
                 methods.push(method.method.clone());
                 if method.method == "GET" && args.auto_head.is_some() {
                     // RFC 9110 §9.3.2: HEAD is GET without the content.
-                    arms.push(quote_spanned! {ident.span()=>
+                    arms.push(quote_spanned! {span=>
                         "HEAD" => {
                             req.discard_body(true);
                             ::basehttp::IntoHandlerResult::into_handler_result(Self::#ident(self, req))
@@ -102,7 +105,8 @@ fn trait_impl(block: &ItemImpl, body: TokenStream) -> TokenStream {
     let self_ty = &block.self_ty;
     let cfgs = block.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     // Spanned on the type: a type that is not `Send + 'static` is reported there.
-    let trait_path = quote_spanned!(self_ty.span()=> ::basehttp::BaseHTTPRequestHandler);
+    let span = Span::call_site().located_at(self_ty.span());
+    let trait_path = quote_spanned!(span=> ::basehttp::BaseHTTPRequestHandler);
     quote! {
         #(#cfgs)*
         #[automatically_derived]
