@@ -6,7 +6,6 @@
 mod support;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -557,23 +556,12 @@ fn a_panicking_factory_closes_only_that_connection() {
     assert!(body_of(&server.exchange(b"GET / HTTP/1.0\r\n\r\n")).starts_with("127.0.0.1 "));
 }
 
-/// `target/debug/deps/<test>` → `target/debug/examples/conformance`.
-fn conformance_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    dir.join("examples").join(format!("conformance{}", std::env::consts::EXE_SUFFIX))
-}
-
 #[test]
 fn accept_errors_never_end_serve_forever() {
     // Runs the conformance example with a tiny descriptor limit, exhausts
     // it (accept fails with EMFILE), frees it, and checks the server still
     // answers.
-    let bin = conformance_binary();
-    if !bin.exists() {
-        eprintln!("skipped: {} not built", bin.display());
-        return;
-    }
+    let bin = support::conformance_binary();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new("/bin/sh")
         .arg("-c")

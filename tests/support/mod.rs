@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -159,6 +160,55 @@ pub fn reply(req: &mut Request, body: &[u8]) -> HandlerResult {
     req.end_headers()?;
     req.wfile().write_all(body)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The conformance example, as a separate process
+// ---------------------------------------------------------------------------
+
+/// The conformance example: `target/debug/deps/<test>-HASH` →
+/// `target/debug/examples/conformance`.
+///
+/// `cargo test` builds examples before running tests; with a target filter
+/// (`cargo test --test oracle_replay`) it does not, so the example is built
+/// here (a no-op when it is up to date, which also keeps it from being stale).
+pub fn conformance_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT.get_or_init(build_conformance).clone()
+}
+
+fn build_conformance() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join("examples").join(format!("conformance{}", std::env::consts::EXE_SUFFIX));
+    let target_dir = profile_dir.parent().expect("target dir");
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "--example", "conformance", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdin(std::process::Stdio::null());
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    // Bounded: a build that hangs (e.g. on a lock) is killed after 5 min.
+    let status = cmd.spawn().and_then(|mut child| {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait();
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    });
+    assert!(bin.exists(), "{} is missing and `cargo build --example conformance` failed ({status:?})", bin.display());
+    if !matches!(status, Ok(s) if s.success()) {
+        eprintln!("warning: `cargo build --example conformance` failed ({status:?}); using the existing binary");
+    }
+    bin
 }
 
 // ---------------------------------------------------------------------------
