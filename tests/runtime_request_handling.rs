@@ -365,3 +365,35 @@ fn class_variables_can_be_set_per_server() {
     let response = server.exchange_norm(b"GET / FOO\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 400 Bad request version ('FOO')\r\n"), "{response}");
 }
+
+#[test]
+fn a_head_arriving_byte_by_byte_is_served() {
+    let server = serve_fn_with(ServerConfig::default(), support::http11, describe);
+    let mut c = server.connect();
+    for b in b"GET /slow HTTP/1.1\r\nX-A: 1\r\n\r\n" {
+        c.send(&[*b]);
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    let response = c.read_response_norm();
+    assert!(body(&response).contains("path=/slow\n") && body(&response).ends_with("X-A: 1\n"), "{response}");
+    // Split between the CR and the LF of the blank line.
+    c.send(b"GET /split HTTP/1.1\r\n\r");
+    c.assert_silent(std::time::Duration::from_millis(200));
+    c.send(b"\n");
+    assert!(body(&c.read_response_norm()).contains("path=/split\n"));
+}
+
+#[test]
+fn a_pipelined_head_completed_later_is_served() {
+    let server = serve_fn_with(ServerConfig::default(), support::http11, |req| {
+        let path = req.path.clone();
+        reply(req, path.as_bytes())
+    });
+    let mut c = server.connect();
+    c.send(b"GET /first HTTP/1.1\r\n\r\nGET /sec");
+    assert_eq!(body(&c.read_response_norm()), "/first");
+    c.assert_silent(std::time::Duration::from_millis(200));
+    c.send(b"ond HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(body(&c.read_response_norm()), "/second");
+    c.assert_closed();
+}

@@ -256,3 +256,14 @@ fn a_client_that_does_not_read_cannot_hold_a_response_forever() {
     // Never read: the server's writes must give up.
     assert!(done.wait("write failed", Duration::from_secs(15)), "the write never timed out");
 }
+
+#[test]
+fn handle_request_is_not_held_forever_by_a_silent_client() {
+    let mut server = basehttp::HTTPServer::with_config(("127.0.0.1", 0), Echo::default, short_heads()).expect("bind");
+    server.timeout = Some(Duration::from_secs(10));
+    let mut c = Client::connect(server.server_port());
+    let started = Instant::now();
+    assert!(server.handle_request().unwrap());
+    assert!(started.elapsed() < Duration::from_secs(4), "handle_request took {:?}", started.elapsed());
+    assert_eq!(c.read_to_end(), b"");
+}
