@@ -212,6 +212,20 @@ fn a_changed_file_gets_a_new_etag() {
     assert_eq!((r.status, r.text().as_str()), (200, "version two\n"));
 }
 
+#[test]
+fn a_file_dated_before_1970_has_no_last_modified() {
+    let _g = shared();
+    let tree = Tree::new();
+    let path = tree.file("old.txt", "old\n");
+    let before_epoch = std::time::UNIX_EPOCH - Duration::from_secs(86_400);
+    File::options().write(true).open(&path).unwrap().set_modified(before_epoch).unwrap();
+    let server = Server::start(&tree.root);
+    let r = server.get("/old.txt", &[("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]);
+    assert_eq!((r.status, r.text().as_str()), (200, "old\n"));
+    assert_eq!(r.header("Last-Modified"), None, "HTTP dates start in 1970");
+    assert!(r.header("ETag").is_some());
+}
+
 // ---------------------------------------------------------------------------
 // Containment
 // ---------------------------------------------------------------------------
