@@ -9,6 +9,8 @@ pub(crate) enum ConstType {
     Str,
     /// `Option<std::time::Duration>`.
     OptionDuration,
+    /// `basehttp::Profile`.
+    Profile,
 }
 
 impl ConstType {
@@ -17,6 +19,7 @@ impl ConstType {
         match self {
             ConstType::Str => "&'static str",
             ConstType::OptionDuration => "Option<std::time::Duration>",
+            ConstType::Profile => "basehttp::Profile",
         }
     }
 }
@@ -31,6 +34,7 @@ pub(crate) const CLASS_VARIABLES: &[(&str, ConstType)] = &[
     ("ERROR_MESSAGE_FORMAT", ConstType::Str),
     ("ERROR_CONTENT_TYPE", ConstType::Str),
     ("TIMEOUT", ConstType::OptionDuration),
+    ("PROFILE", ConstType::Profile),
 ];
 
 /// The type of a hook parameter.

@@ -82,6 +82,7 @@ pub(crate) fn is_const_type(ty: &Type, expected: ConstType) -> bool {
     match expected {
         ConstType::Str => is_str_ref(ty),
         ConstType::OptionDuration => is_generic(ty, "Option", |t| is_plain(t, "Duration")),
+        ConstType::Profile => is_plain(ty, "Profile"),
     }
 }
 

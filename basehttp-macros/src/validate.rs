@@ -97,6 +97,7 @@ fn const_type(ident: &syn::Ident, ty: &Type, expected: ConstType, errors: &mut E
     let example = match expected {
         ConstType::Str => "\"...\"",
         ConstType::OptionDuration => "Some(std::time::Duration::from_secs(30))",
+        ConstType::Profile => "basehttp::Profile::Rfc9112",
     };
     errors.push(error(
         ty,
