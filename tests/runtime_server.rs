@@ -392,7 +392,6 @@ fn shutdown_grace_bounds_the_wait_for_stuck_handlers() {
 }
 
 #[test]
-#[ignore = "runtime bug: a shutdown requested before serve_forever starts is lost (serve_forever resets the flag)"]
 fn shutdown_requested_before_serve_forever_starts_is_not_lost() {
     // Python's serve_forever returns at once if shutdown() was already
     // requested; the usual `spawn(serve_forever); handle.shutdown()` races

@@ -132,9 +132,10 @@ fn finish(req: &mut Request) {
     req.io.close(linger);
 }
 
-/// `handle()`: one request after another until `close_connection` (B4),
-/// then the close.
-pub(crate) fn handle<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
+/// The default `handle()` (Python's `super().handle()`): one request after
+/// another until `close_connection` (B4), then the close. Call it from an
+/// override of [`BaseHTTPRequestHandler::handle`].
+pub fn handle<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
     req.close_connection = true;
     loop {
         handler.handle_one_request(req);
@@ -145,9 +146,28 @@ pub(crate) fn handle<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Reque
     finish(req);
 }
 
-/// `handle_one_request()`: read, parse, dispatch, then decide whether the
-/// connection can carry another request.
-pub(crate) fn handle_one_request<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
+/// The default `handle_one_request()` (Python's
+/// `super().handle_one_request()`): read, parse, dispatch, then decide
+/// whether the connection can carry another request. Call it from an
+/// override of [`BaseHTTPRequestHandler::handle_one_request`].
+///
+/// ```
+/// use basehttp::{BaseHTTPRequestHandler, HandlerResult, Request};
+/// struct Timed;
+/// impl BaseHTTPRequestHandler for Timed {
+///     fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
+///         Ok(req.send_error(404)?)
+///     }
+///     fn handle_one_request(&mut self, req: &mut Request) {
+///         let start = std::time::Instant::now();
+///         basehttp::handle_one_request(self, req);
+///         let _took = start.elapsed();
+///     }
+/// }
+/// let out = basehttp::serve_bytes(&mut Timed, b"GET / HTTP/1.0\r\n\r\n");
+/// assert!(out.starts_with(b"HTTP/1.0 404 Not Found\r\n"));
+/// ```
+pub fn handle_one_request<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
     req.begin();
     if let Err(e) = read_and_parse(req) {
         req.close_connection = true;
@@ -218,9 +238,18 @@ fn dispatch<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
     req.io.per_read = req.shared.class.timeout.or(req.shared.config.read_timeout);
     req.io.sent = false;
     let outcome = catch_unwind(AssertUnwindSafe(|| handler.dispatch(req)));
+    let mut client_gone = false;
     let failure = match outcome {
         Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Err(e)) => {
+            client_gone = e.downcast_ref::<io::Error>().is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                )
+            });
+            Some(e.to_string())
+        }
         Err(panic) => Some(panic_message(&*panic)),
     };
     if let Some(why) = failure {
@@ -238,12 +267,9 @@ fn dispatch<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
             let code = if req.io.body.error.is_some() { 400 } else { 500 };
             let _ = req.send_error(code);
         }
-        log::error!(
-            target: crate::logging::LOG_TARGET,
-            "error while handling a request from {}: {}",
-            req.client_address,
-            why
-        );
+        // A client that hung up is routine; anything else is a handler error.
+        let level = if client_gone { log::Level::Debug } else { log::Level::Error };
+        log::log!(target: crate::logging::LOG_TARGET, level, "error while handling a request from {}: {}", req.client_address, why);
         return;
     }
     // DEV-4: an unread or ambiguously framed body is never parsed as the

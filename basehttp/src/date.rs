@@ -14,7 +14,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// ```
 pub fn date_time_string(timestamp: Option<SystemTime>) -> String {
     match timestamp {
-        Some(t) => httpdate::fmt_http_date(t),
+        // IMF-fixdate covers years 1970-9999 (httpdate panics outside);
+        // times beyond are clamped to the nearest representable second.
+        Some(t) => {
+            httpdate::fmt_http_date(t.clamp(UNIX_EPOCH, UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799)))
+        }
         None => with_now(|_, date| date.to_owned()),
     }
 }
@@ -61,6 +65,14 @@ mod tests {
         let b = s.as_bytes();
         assert_eq!(s.len(), 20, "{s}");
         assert_eq!((b[2], b[6], b[11], b[14], b[17]), (b'/', b'/', b' ', b':', b':'));
+    }
+
+    #[test]
+    fn out_of_range_timestamps_are_clamped() {
+        let before = UNIX_EPOCH - std::time::Duration::from_secs(10);
+        assert_eq!(date_time_string(Some(before)), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let after = UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000);
+        assert_eq!(date_time_string(Some(after)), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 
     #[test]

@@ -148,8 +148,12 @@ pub trait BaseHTTPRequestHandler: Send + 'static {
     }
 
     /// `handle()`: serves requests on the connection until
-    /// `close_connection` is true (B4). The server calls it; there is no
-    /// need to override it.
+    /// `close_connection` is true (B4). [`HTTPServer::handle_request`](crate::HTTPServer::handle_request)
+    /// calls it. Under `serve_forever` a connection waits for its next
+    /// request in the server's poller, not inside `handle`, so the server
+    /// calls [`handle_one_request`](Self::handle_one_request) for each
+    /// request as it arrives and never calls `handle`: to wrap every
+    /// request, override `handle_one_request`.
     fn handle(&mut self, req: &mut Request)
     where
         Self: Sized,
@@ -158,7 +162,10 @@ pub trait BaseHTTPRequestHandler: Send + 'static {
     }
 
     /// `handle_one_request()`: reads, parses and dispatches one request
-    /// (B8-B50). The server calls it; there is no need to override it.
+    /// (B8-B50). The server calls it for every request; an override that
+    /// calls the default ([`crate::handle_one_request`], Python's
+    /// `super().handle_one_request()`) can wrap
+    /// each request.
     fn handle_one_request(&mut self, req: &mut Request)
     where
         Self: Sized,

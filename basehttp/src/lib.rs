@@ -24,6 +24,7 @@ mod status;
 pub use basehttp_macros::http_handler;
 pub use body::{RFile, WFile};
 pub use chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
+pub use connection::{handle, handle_one_request};
 pub use date::{date_time_string, log_date_time_string};
 pub use handler::{
     BaseHTTPRequestHandler, HandlerClass, HandlerError, HandlerResult, IntoHandlerResult, DEFAULT_ERROR_CONTENT_TYPE,

@@ -98,6 +98,12 @@ impl Request {
         }
     }
 
+    /// [`path`](Self::path) as the bytes the client sent (its chars are
+    /// ISO-8859-1), e.g. to percent-decode a file name.
+    pub fn path_bytes(&self) -> Vec<u8> {
+        self.path.chars().map(|c| c as u32 as u8).collect()
+    }
+
     /// `server`: the server this connection belongs to (name, port, shared
     /// state, shutdown).
     pub fn server(&self) -> &ServerInfo {

@@ -516,7 +516,9 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
     pub fn serve_forever(&mut self) -> io::Result<()> {
         let shared = self.shared();
         let control = shared.control.clone();
-        control.shutting_down.store(false, Ordering::SeqCst);
+        // A shutdown requested before this call is honoured (the loop below
+        // returns at once); the flag is cleared on the way out, as Python
+        // clears its shutdown request at the end of serve_forever.
         let reactor = Reactor::start(shared.clone(), self.factory.clone())?;
         control.set_serving(true);
         let result = self.accept_loop(&shared, &reactor);
@@ -527,6 +529,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             control.close_connections(true);
             control.wait_idle(Instant::now() + Duration::from_secs(1));
         }
+        control.shutting_down.store(false, Ordering::SeqCst);
         control.set_serving(false);
         result
     }
