@@ -226,3 +226,36 @@ fn whole_connections_in_pieces_answer_the_same() {
         assert_eq!(pieces, whole, "pieces of {segment}");
     }
 }
+
+/// Found by `cargo fuzz run connection_strict` (fuzz/README.md): an explicit
+/// `HTTP/0.9` version passed the strict `HTTP/DIGIT.DIGIT` check and the
+/// request was answered in HTTP/0.9 mode, a body without a status line,
+/// which the strict profile never writes. Major version 0 is now refused
+/// with 505, as major versions from 2 up are.
+#[test]
+fn strict_profile_never_answers_an_explicit_http_0_x_version_in_0_9_mode() {
+    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Profile, Request};
+    struct Strict;
+    impl BaseHTTPRequestHandler for Strict {
+        const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
+        const PROFILE: Profile = Profile::Rfc9112;
+        fn dispatch(&mut self, _req: &mut Request) -> HandlerResult {
+            Ok(())
+        }
+    }
+    let mut parser = HeadParser::with_class(HandlerClass::of::<Strict>());
+    for input in
+        [&b"GET / HTTP/0.9\r\nHost: a\r\n\r\n"[..], b"POST /echo HTTP/0.9\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"]
+    {
+        assert!(!parser.parse(input), "{:?}", String::from_utf8_lossy(input));
+        assert!(
+            parser.response().starts_with(b"HTTP/1.1 505 Invalid HTTP version (0.9)\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(parser.response())
+        );
+    }
+    assert!(!parser.parse(b"GET / HTTP/0.5\r\nHost: a\r\n\r\n"));
+    assert!(parser.response().starts_with(b"HTTP/1.1 505 "));
+    // The default profile keeps CPython's behaviour: 0.9 mode, body only.
+    assert!(HeadParser::new().parse(b"GET / HTTP/0.9\r\n\r\n"));
+}

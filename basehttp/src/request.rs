@@ -221,7 +221,9 @@ impl Request {
             if (major, minor) >= (1, 1) && self.protocol_version() >= "HTTP/1.1" {
                 self.close_connection = false;
             }
-            if major >= 2 {
+            // Strict: an explicit `HTTP/0.x` would answer in HTTP/0.9 mode
+            // (no status line): refuse the major version instead.
+            if major >= 2 || (strict && major == 0) {
                 let base = latin1(&version[b"HTTP/".len()..]);
                 self.send_error_explain(505, Some(&format!("Invalid HTTP version ({base})")), None)?;
                 return Ok(None);
