@@ -1,0 +1,418 @@
+#!/usr/bin/env python3
+"""Turns a run's raw numbers into the result file and prints its summary.
+
+    report.py --raw RAW.jsonl --logs DIR --servers SERVERS.tsv --root REPO
+              --out RESULT.md [--meta KEY=VALUE]...
+
+RAW.jsonl holds one JSON object per (round, server, scenario), as printed by
+wrk_run.py and idle_hold.py. The summary tables give the median over rounds of
+each figure and its ratio to hyper's median in the same run. The result file
+adds the run's settings and load, the machine, the versions (rustc, wrk, the
+crates locked in each peer's Cargo.lock, basehttp's git commit), what each
+server wrote to stderr, and every raw number.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+from collections import OrderedDict, defaultdict
+
+ORDER = ["basehttp", "hyper", "actix", "may_minihttp", "tiny_http"]
+BASE = "hyper"
+LABEL = {
+    "basehttp": "basehttp (bench_hello)",
+    "hyper": "hyper 1 + tokio",
+    "actix": "actix-web 4",
+    "may_minihttp": "may_minihttp 0.1",
+    "tiny_http": "tiny_http 0.12",
+}
+KEY_CRATES = {
+    "hyper": ["hyper", "hyper-util", "http-body-util", "tokio"],
+    "actix": ["actix-web", "actix-http", "actix-server", "actix-rt", "tokio"],
+    "may_minihttp": ["may_minihttp", "may"],
+    "tiny_http": ["tiny_http"],
+    "basehttp": ["basehttp", "rustix", "socket2", "httpdate"],
+}
+CLOSE_NOTE = {
+    "closes+header": "closes, says `Connection: close`",
+    "closes": "closes without a `Connection: close` header: wrk writes the next request into the "
+    "closing socket, counts a read error and reconnects",
+    "keeps-open": "ignores `Connection: close` (keeps the connection): its close run is really keep-alive",
+    "error": "no usable answer to the probe",
+}
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    pass
+    return rows
+
+
+def median(values):
+    values = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(values) if values else None
+
+
+def fmt_rps(v):
+    if v is None:
+        return "–"
+    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
+def fmt_num(v, digits=1):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def fmt_ms(v):
+    if v is None:
+        return "–"
+    return f"{v * 1000:.0f} µs" if v < 1 else f"{v:.2f} ms"
+
+
+def fmt_mb(kb):
+    return "–" if kb is None else f"{kb / 1024:.1f} MB"
+
+
+def ratio(v, base):
+    if v is None or not base:
+        return ""
+    return f" ({v / base:.2f}×)"
+
+
+def scenario_kind(sc):
+    return re.match(r"[a-z]+", sc).group(0)
+
+
+def run(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (out.stdout or out.stderr).strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable"
+
+
+def lock_versions(path):
+    """name -> [versions] from a Cargo.lock (the few fields it needs)."""
+    versions = defaultdict(list)
+    try:
+        text = open(path).read()
+    except OSError:
+        return versions
+    for block in text.split("[[package]]")[1:]:
+        name = re.search(r'^name = "([^"]+)"', block, re.M)
+        version = re.search(r'^version = "([^"]+)"', block, re.M)
+        if name and version:
+            versions[name.group(1)].append(version.group(1))
+    return versions
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_total():
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--logs", required=True)
+    ap.add_argument("--servers", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", action="append", default=[])
+    a = ap.parse_args()
+    meta = OrderedDict(m.split("=", 1) for m in a.meta)
+    rows = load(a.raw)
+
+    seen_peers = {r["peer"] for r in rows}
+    peers = [p for p in ORDER if p in seen_peers] + sorted(seen_peers - set(ORDER))
+    scen = OrderedDict()
+    for r in rows:
+        if r.get("scenario") not in ("start", None) and not r.get("died"):
+            scen[r["scenario"]] = True
+    load_scen = [s for s in scen if scenario_kind(s) != "idle"]
+    idle_scen = [s for s in scen if scenario_kind(s) == "idle"]
+    groups = defaultdict(list)
+    for r in rows:
+        if not r.get("failed") and not r.get("died"):
+            groups[(r["peer"], r["scenario"])].append(r)
+
+    def med(peer, sc, key):
+        return median([r.get(key) for r in groups.get((peer, sc), [])])
+
+    def close_how(peer, sc):
+        hows = sorted({r.get("close_behaviour", "?") for r in groups.get((peer, sc), [])})
+        return "/".join(hows)
+
+    summary = []
+    summary += [f"### Requests/s (median; ratio to {BASE})", ""]
+    header = ["server"] + load_scen
+    body = []
+    for p in peers:
+        cells = [LABEL.get(p, p)]
+        for sc in load_scen:
+            v = med(p, sc, "rps")
+            mark = ""
+            if scenario_kind(sc) == "close" and close_how(p, sc) not in ("closes+header", ""):
+                mark = "*" if close_how(p, sc) == "keeps-open" else "†"
+            cells.append(fmt_rps(v) + mark + ratio(v, med(BASE, sc, "rps")))
+        body.append(cells)
+    summary += table(header, body)
+    summary += [
+        "",
+        f"pipe: responses/s with {meta.get('pipeline_depth', '16')} requests per write. "
+        "close: † = closes without a `Connection: close` header (wrk counts a read error per "
+        "request), * = ignores the header (not a real close run). See \"Connection: close\" below.",
+        "",
+    ]
+
+    summary += [f"### Server CPU per request, µs (median; ratio to {BASE}; lower is better)", ""]
+    body = []
+    for p in peers:
+        cells = [LABEL.get(p, p)]
+        for sc in load_scen:
+            v = med(p, sc, "cpu_us_per_req")
+            cells.append(fmt_num(v, 2 if v is not None and v < 10 else 1) + ratio(v, med(BASE, sc, "cpu_us_per_req")))
+        body.append(cells)
+    summary += table(header, body)
+    summary += [""]
+
+    summary += ["### Latency p50 / p99 (median over rounds)", ""]
+    body = []
+    for p in peers:
+        cells = [LABEL.get(p, p)]
+        for sc in load_scen:
+            if scenario_kind(sc) == "pipe":
+                cells.append("n/a")
+                continue
+            cells.append(f"{fmt_ms(med(p, sc, 'p50_ms'))} / {fmt_ms(med(p, sc, 'p99_ms'))}")
+        body.append(cells)
+    summary += table(header, body)
+    summary += ["", "wrk times a pipelined batch, not a request: no latency for pipe.", ""]
+
+    for sc in idle_scen:
+        n = sc[len("idle") :]
+        summary += [f"### {n} idle keep-alive connections held open (median; ratio to {BASE})", ""]
+        body = []
+        for p in peers:
+            hwm = med(p, sc, "hwm_kb")
+            thr = med(p, sc, "threads_max")
+            fresh = med(p, sc, "fresh_ms")
+            opened = med(p, sc, "opened")
+            still = med(p, sc, "still_open")
+            open_s = med(p, sc, "open_s")
+            body.append(
+                [
+                    LABEL.get(p, p),
+                    fmt_mb(hwm) + ratio(hwm, med(BASE, sc, "hwm_kb")),
+                    fmt_num(thr, 0),
+                    fmt_ms(fresh),
+                    f"{fmt_num(opened, 0)} in {fmt_num(open_s, 2)} s",
+                    fmt_num(still, 0),
+                ]
+            )
+        summary += table(
+            ["server", "peak RSS", "threads", "one fresh request", "opened", "still open at the end"], body
+        )
+        summary += [""]
+
+    # ---- everything else goes to the file only
+    doc = [f"# Benchmark run {meta.get('started', '')} ({meta.get('mode', '')})", ""]
+    doc += [
+        f"Command: `{meta.get('command', 'bench/run.sh')}`. {meta.get('rounds')} interleaved rounds "
+        f"(server order rotated each round); each round, every server ran the idle scenario in a fresh "
+        f"process and then the load scenarios, in order, in another fresh process; {meta.get('duration_s')} s measured wrk runs after {meta.get('warmup_s')} s "
+        f"of warm-up; servers pinned to CPU {meta.get('server_cpu')}, wrk and the other clients to CPU "
+        f"{meta.get('client_cpu')}; idle connections held {meta.get('idle_hold_s')} s. Medians over rounds; "
+        f"ratios are to {BASE}'s median in this same run. See bench/README.md for the method.",
+        "",
+    ]
+    doc += ["## Load on the machine", ""]
+    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
+    steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
+    doc += [
+        f"- run: {meta.get('started')} → {meta.get('finished')}",
+        f"- load average (1, 5, 15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end",
+        f"- busiest processes at the start (%CPU, command): {meta.get('top_start', '').replace(';', '; ')}",
+    ]
+    if other:
+        doc.append(
+            f"- CPU used by other programs during the wrk runs, % of one core: median {median(other):.0f}, "
+            f"max {max(other):.0f} (machine busy time minus server and wrk; per run in the raw table)"
+        )
+    if steal:
+        doc.append(f"- steal time: median {median(steal):.1f} %, max {max(steal):.1f} %")
+    doc += [""]
+
+    doc += ["## Summary", ""] + summary
+
+    doc += ["## Connection: close", ""]
+    for p in peers:
+        hows = sorted({r.get("close_behaviour") for r in rows if r.get("peer") == p and r.get("close_behaviour")})
+        if hows:
+            doc.append(f"- {LABEL.get(p, p)}: " + "; ".join(CLOSE_NOTE.get(h, h) for h in hows))
+    doc += [""]
+
+    doc += ["## Errors", ""]
+    body = []
+    for p in peers:
+        cells = [LABEL.get(p, p)]
+        for sc in load_scen:
+            parts = []
+            for r in groups.get((p, sc), []):
+                e = sum((r.get("errors") or {}).values())
+                n2 = r.get("non2xx") or 0
+                parts.append(f"{e}" + (f"+{n2} non-2xx" if n2 else ""))
+            cells.append(", ".join(parts) or "–")
+        body.append(cells)
+    doc += ["wrk socket errors (connect+read+write+timeout) per round.", ""]
+    doc += table(["server"] + load_scen, body) + [""]
+    failures = [r for r in rows if r.get("failed") or r.get("died")]
+    for r in failures:
+        what = "did not start" if r.get("failed") else f"died during {r['scenario']}"
+        doc.append(f"- round {r.get('round')}: {r.get('peer')} {what}")
+    for r in rows:
+        if r.get("wrk_status") not in (None, 0) or ("requests" in r and not r.get("requests")):
+            doc.append(
+                f"- round {r.get('round')} {r.get('peer')} {r.get('scenario')}: wrk exit {r.get('wrk_status')}, "
+                f"output: `{(r.get('wrk_output') or '').strip()[-200:]}`"
+            )
+    if failures:
+        doc.append("")
+
+    doc += ["## Server stderr", ""]
+    for p in peers:
+        lines = []
+        try:
+            for name in sorted(os.listdir(a.logs)):
+                if name.startswith(p + ".round"):
+                    with open(os.path.join(a.logs, name), errors="replace") as f:
+                        lines += [ln.rstrip("\n") for ln in f if not ln.startswith("bench_hello listening")]
+        except OSError:
+            pass
+        lines = [ln for ln in lines if ln.strip()]
+        if not lines:
+            doc.append(f"- {LABEL.get(p, p)}: nothing")
+            continue
+        shapes = OrderedDict()
+        for ln in lines:
+            shape = re.sub(r"\d+", "N", ln)
+            shapes.setdefault(shape, [ln, 0])
+            shapes[shape][1] += 1
+        doc.append(f"- {LABEL.get(p, p)}: {len(lines)} lines over all rounds; distinct kinds (digits as N):")
+        for shape, (example, count) in list(shapes.items())[:8]:
+            doc.append(f"  - {count}× `{example[:200]}`")
+    doc += [""]
+
+    doc += ["## Machine and versions", ""]
+    git = run(["git", "-C", a.root, "rev-parse", "--short", "HEAD"])
+    dirty = run(["git", "-C", a.root, "status", "--porcelain", "--untracked-files=no", "--", "basehttp", "basehttp-macros"])
+    wrk_v = run(["wrk", "-v"]).splitlines()
+    doc += [
+        f"- kernel: `{run(['uname', '-srvm'])}`",
+        f"- CPUs: {os.cpu_count()} × {cpu_model()}; memory {mem_total()}",
+        f"- rustc: `{run(['rustc', '-V'])}`; cargo: `{run(['cargo', '-V'])}`",
+        f"- wrk: `{wrk_v[0] if wrk_v else 'unavailable'}`",
+        f"- python: `{platform.python_version()}` (the idle-connection client and the probes)",
+        f"- basehttp: git `{git}`" + (" with uncommitted changes in basehttp/ or basehttp-macros/" if dirty.strip() else ""),
+    ]
+    for p in peers:
+        lock = os.path.join(a.root, "Cargo.lock") if p == "basehttp" else os.path.join(
+            a.root, "bench", "peers", p, "Cargo.lock"
+        )
+        versions = lock_versions(lock)
+        crates = ", ".join(f"{c} {'/'.join(versions[c])}" for c in KEY_CRATES.get(p, []) if c in versions)
+        doc.append(f"- {LABEL.get(p, p)}: {crates or 'no Cargo.lock'}")
+    exes = {}
+    try:
+        for line in open(a.servers):
+            name, _, path = line.rstrip("\n").partition("\t")
+            exes[name] = path
+    except OSError:
+        pass
+    doc.append("- executables: " + ", ".join(f"{p} `{exes[p]}`" for p in peers if p in exes))
+    doc += [""]
+
+    doc += ["## Raw numbers", "", "Load scenarios, one row per wrk run (threads and RSS: the server's, after the run):", ""]
+    hdr = [
+        "round", "server", "scenario", "requests", "req/s", "p50", "p99", "srv CPU µs/req", "srv CPU %",
+        "wrk CPU %", "other CPU %", "errors c/r/w/t", "non-2xx", "threads", "RSS", "close",
+    ]
+    body = []
+    for r in sorted(
+        (r for r in rows if r.get("scenario") in load_scen),
+        key=lambda r: (int(r.get("round", 0)), peers.index(r["peer"]) if r.get("peer") in peers else 99,
+                       load_scen.index(r["scenario"])),
+    ):
+        e = r.get("errors") or {}
+        body.append(
+            [
+                str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("requests", "–")),
+                fmt_num(r.get("rps"), 0), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
+                fmt_num(r.get("cpu_us_per_req"), 2), fmt_num(r.get("server_cpu_pct"), 0),
+                fmt_num(r.get("wrk_cpu_pct"), 0), fmt_num(r.get("other_cpu_pct"), 0),
+                "/".join(str(e.get(k, 0)) for k in ("connect", "read", "write", "timeout")),
+                str(r.get("non2xx", 0)), str(r.get("threads_after", "–")), fmt_mb(r.get("rss_kb_after")),
+                r.get("close_behaviour", ""),
+            ]
+        )
+    doc += table(hdr, body) + ["", "Idle connections, one row per round:", ""]
+    hdr = [
+        "round", "server", "scenario", "opened", "failed", "open time", "threads before", "threads max",
+        "RSS before", "RSS max", "peak RSS (VmHWM)", "fresh request", "still open", "closed by server",
+    ]
+    body = []
+    for r in rows:
+        if r.get("scenario") in idle_scen:
+            body.append(
+                [
+                    str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("opened")),
+                    str(r.get("open_failed")), f"{fmt_num(r.get('open_s'), 2)} s", str(r.get("threads_before")),
+                    str(r.get("threads_max")), fmt_mb(r.get("rss_kb_before")), fmt_mb(r.get("rss_kb_max")),
+                    fmt_mb(r.get("hwm_kb")),
+                    fmt_ms(r.get("fresh_ms")) if r.get("fresh_ms") is not None else r.get("fresh_error", "–"),
+                    str(r.get("still_open")), str(r.get("closed_by_server")),
+                ]
+            )
+    doc += table(hdr, body) + [""]
+
+    with open(a.out, "w") as f:
+        f.write("\n".join(doc))
+    print("\n".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""One measured wrk run against a running server; prints one JSON object.
+
+    wrk_run.py --pid PID --port PORT --conns N --duration S [--warmup S]
+               [--close] [--lua FILE] [--cpu LIST] [--timeout S] [--tag KEY=VALUE]...
+
+The server's CPU time (utime + stime of /proc/PID/stat, all its threads) is
+read just before and just after the measured wrk run; divided by the number
+of requests wrk completed it gives the server CPU per request. wrk's own CPU
+time comes from the kernel's rusage of the wrk child (os.wait4), and the
+whole machine's busy time from /proc/stat, so the CPU used by anything else
+during the run is known too (a noise indicator). An optional warm-up run with
+the same arguments comes first and is not recorded. Every wait is bounded.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}  # to milliseconds
+
+
+def proc_cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (None if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: split after its closing ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def machine_ticks():
+    """(busy, steal) clock ticks of all CPUs together, from /proc/stat."""
+    with open("/proc/stat") as f:
+        cols = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (cols + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def proc_status(pid):
+    """Threads, VmRSS and VmHWM (kB) of a process, from /proc/PID/status."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("Threads", "VmRSS", "VmHWM"):
+                    out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def to_ms(text):
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text.strip())
+    return float(m.group(1)) * UNITS[m.group(2)] if m else None
+
+
+def parse_wrk(text):
+    """The figures of `wrk --latency` output that the report uses."""
+    out = {"requests": 0, "rps": 0.0, "errors": {}, "non2xx": 0}
+    m = re.search(r"^\s*(\d+) requests in ([0-9.]+)(\w+)", text, re.M)
+    if m:
+        out["requests"] = int(m.group(1))
+    m = re.search(r"^Requests/sec:\s*([0-9.]+)", text, re.M)
+    if m:
+        out["rps"] = float(m.group(1))
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s*{pct}(?:\.0+)?%\s+(\S+)", text, re.M)
+        value = to_ms(m.group(1)) if m else None
+        # wrk prints 0.00us for a percentile it could not compute (pipelining).
+        out[f"p{pct}_ms"] = value if value else None
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        out["errors"] = dict(zip(("connect", "read", "write", "timeout"), map(int, m.groups())))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["non2xx"] = int(m.group(1))
+    return out
+
+
+def run_wrk(cmd, limit):
+    """Runs wrk; returns (exit status, stdout+stderr text, CPU seconds used by wrk)."""
+    with open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    watchdog = threading.Timer(limit, proc.kill)
+    watchdog.start()
+    try:
+        chunks = []
+        reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()))
+        reader.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        reader.join(timeout=5)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        watchdog.cancel()
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return proc.returncode, text, usage.ru_utime + usage.ru_stime
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pid", type=int, required=True, help="server process id")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--conns", type=int, required=True)
+    ap.add_argument("--duration", type=float, required=True, help="measured seconds")
+    ap.add_argument("--warmup", type=float, default=0.0, help="unrecorded seconds first (0: none)")
+    ap.add_argument("--close", action="store_true", help="send 'Connection: close' on every request")
+    ap.add_argument("--lua", help="wrk script (pipelining)")
+    ap.add_argument("--cpu", default="", help="taskset CPU list for wrk ('' = not pinned)")
+    ap.add_argument("--timeout", type=float, default=5.0, help="wrk's per-request timeout, seconds")
+    ap.add_argument("--tag", action="append", default=[], help="KEY=VALUE copied into the output")
+    a = ap.parse_args()
+
+    url = f"http://127.0.0.1:{a.port}/"
+    pin = ["taskset", "-c", a.cpu] if a.cpu else []
+
+    def wrk_cmd(seconds):
+        cmd = pin + ["wrk", "-t1", f"-c{a.conns}", f"-d{max(1, round(seconds))}s", f"--timeout={a.timeout:g}s", "--latency"]
+        if a.close:
+            cmd += ["-H", "Connection: close"]
+        if a.lua:
+            cmd += ["-s", a.lua]
+        return cmd + [url]
+
+    if a.warmup > 0:
+        run_wrk(wrk_cmd(a.warmup), a.warmup + 30)
+
+    before = proc_status(a.pid)
+    busy0, steal0 = machine_ticks()
+    cpu0 = proc_cpu_ticks(a.pid)
+    t0 = time.monotonic()
+    status, text, wrk_cpu_s = run_wrk(wrk_cmd(a.duration), a.duration + 30)
+    elapsed = time.monotonic() - t0
+    cpu1 = proc_cpu_ticks(a.pid)
+    busy1, steal1 = machine_ticks()
+    after = proc_status(a.pid)
+
+    result = parse_wrk(text)
+    result.update(wrk_status=status, elapsed_s=round(elapsed, 3), server_alive=cpu1 is not None)
+    if cpu0 is not None and cpu1 is not None:
+        server_cpu_s = (cpu1 - cpu0) / CLK_TCK
+        result["server_cpu_s"] = server_cpu_s
+        result["server_cpu_pct"] = 100 * server_cpu_s / elapsed
+        if result["requests"]:
+            result["cpu_us_per_req"] = server_cpu_s * 1e6 / result["requests"]
+        machine_cpu_s = (busy1 - busy0) / CLK_TCK
+        result["other_cpu_pct"] = round(100 * (machine_cpu_s - server_cpu_s - wrk_cpu_s) / elapsed, 1)
+    result["wrk_cpu_pct"] = round(100 * wrk_cpu_s / elapsed, 1)
+    result["steal_pct"] = round(100 * (steal1 - steal0) / CLK_TCK / elapsed, 1)
+    result["threads_before"] = before.get("Threads")
+    result["threads_after"] = after.get("Threads")
+    result["rss_kb_after"] = after.get("VmRSS")
+    result["hwm_kb"] = after.get("VmHWM")
+    if status != 0 or not result["requests"]:
+        result["wrk_output"] = text[-600:]
+    result.update(tag.split("=", 1) for tag in a.tag)
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# bench/run.sh - the side-by-side benchmark: basehttp's bench_hello against
+# hello-world servers on hyper, actix-web, may_minihttp and tiny_http.
+#
+# Usage: bench/run.sh [--quick] [options]
+#
+#   --quick            about 2 minutes (plus builds): 1 s runs, no warm-up, 1 s idle hold
+#   --rounds N         interleaved rounds (default 3; at least 3 for a result)
+#   --peers LIST       comma-separated subset of: basehttp,hyper,actix,may_minihttp,tiny_http
+#   --scenarios LIST   comma-separated, run in this order (default
+#                      idle1000,c1,c16,c64,c256,close16,pipe16); each round, an idle
+#                      scenario gets a fresh server process of its own and the others
+#                      share one fresh process:
+#                        idleN   N idle keep-alive connections held open (each served one
+#                                request); peak RSS, threads, one fresh request timed
+#                        cN      keep-alive load, N connections
+#                        closeN  N connections, `Connection: close` on every request
+#                        pipeN   N connections, BENCH_PIPELINE_DEPTH requests per write
+#   --out FILE         result file (default bench/results/<date>[-quick].md)
+#   --no-build         use the binaries of the last build (fails if there are none)
+#   -h, --help         this text
+#
+# Environment (defaults in brackets, quick mode's second):
+#   BENCH_DURATION [5 | 1]     seconds of each measured wrk run (whole seconds)
+#   BENCH_WARMUP [1 | 0]       unrecorded wrk seconds before each measured run
+#   BENCH_ROUNDS [3]           as --rounds
+#   BENCH_IDLE_HOLD [3 | 1]    seconds the idle connections are held
+#   BENCH_SERVER_CPU [1]       taskset CPU list of the servers
+#   BENCH_CLIENT_CPU [0]       taskset CPU list of wrk and the other clients
+#   BENCH_PORT_BASE [23100]    servers listen on 127.0.0.1:BASE+1 .. BASE+5
+#   BENCH_PIPELINE_DEPTH [16]  requests per pipelined write
+#   BENCH_CACHE [~/.cache/basehttp-bench]  peers' target dirs, run logs
+#   CARGO_TARGET_DIR           where bench_hello is built (cargo's default otherwise)
+#
+# What it does: installs wrk if it is missing (apt-get), builds the five servers in
+# release (bench/lib/build.sh), then for each round starts every server in turn (the
+# order rotates each round), pinned to BENCH_SERVER_CPU, and runs every scenario
+# against it with wrk pinned to BENCH_CLIENT_CPU. It prints a table of medians with
+# ratios to hyper and writes it, the raw numbers, the machine and the versions to the
+# result file. Servers run one at a time on fixed ports and are all stopped on exit.
+set -uo pipefail
+
+bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$bench")
+lib=$bench/lib
+
+usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+die() { echo "run.sh: $*" >&2; exit 2; }
+
+quick=0; build=1; out=""; rounds=""; peers_arg=""; scen_arg=""
+args_seen=("$@")
+while [ $# -gt 0 ]; do
+    case $1 in
+        --quick) quick=1 ;;
+        --rounds) rounds=${2:?--rounds N}; shift ;;
+        --peers) peers_arg=${2:?--peers LIST}; shift ;;
+        --scenarios) scen_arg=${2:?--scenarios LIST}; shift ;;
+        --out) out=${2:?--out FILE}; shift ;;
+        --no-build) build=0 ;;
+        -h | --help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument '$1'" ;;
+    esac
+    shift
+done
+
+if [ $quick = 1 ]; then
+    duration=${BENCH_DURATION:-1}; warmup=${BENCH_WARMUP:-0}; hold=${BENCH_IDLE_HOLD:-1}
+else
+    duration=${BENCH_DURATION:-5}; warmup=${BENCH_WARMUP:-1}; hold=${BENCH_IDLE_HOLD:-3}
+fi
+rounds=${rounds:-${BENCH_ROUNDS:-3}}
+server_cpu=${BENCH_SERVER_CPU:-1}
+client_cpu=${BENCH_CLIENT_CPU:-0}
+port_base=${BENCH_PORT_BASE:-23100}
+export BENCH_PIPELINE_DEPTH=${BENCH_PIPELINE_DEPTH:-16}
+cache=${BENCH_CACHE:-$HOME/.cache/basehttp-bench}
+all_peers=(basehttp hyper actix may_minihttp tiny_http)
+IFS=, read -r -a peers <<< "${peers_arg:-$(IFS=,; echo "${all_peers[*]}")}"
+IFS=, read -r -a scenarios <<< "${scen_arg:-idle1000,c1,c16,c64,c256,close16,pipe16}"
+
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number"
+[[ $duration =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION wants whole seconds (wrk's unit)"
+[[ $warmup =~ ^[0-9]+$ ]] || die "BENCH_WARMUP wants whole seconds"
+[ "$rounds" -ge 3 ] || echo "run.sh: note: fewer than 3 rounds; medians of $rounds" >&2
+for s in "${scenarios[@]}"; do
+    [[ $s =~ ^(idle|c|close|pipe)[1-9][0-9]*$ ]] || die "unknown scenario '$s'"
+done
+port_of() {
+    local i
+    for i in "${!all_peers[@]}"; do
+        [ "${all_peers[$i]}" = "$1" ] && { echo $((port_base + i + 1)); return 0; }
+    done
+    return 1
+}
+for p in "${peers[@]}"; do port_of "$p" >/dev/null || die "unknown peer '$p'"; done
+
+# ---- tools -------------------------------------------------------------------------
+for tool in cargo python3 taskset; do
+    command -v $tool >/dev/null || die "$tool is required (taskset: util-linux)"
+done
+if ! command -v wrk >/dev/null; then
+    echo "== wrk is missing: installing it (apt-get install wrk)" >&2
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update && $sudo apt-get install -y wrk || die "could not install wrk"
+fi
+if [ "$(nproc)" -lt 2 ]; then
+    echo "run.sh: warning: fewer than 2 CPUs; server and wrk share one core" >&2
+    server_cpu=0; client_cpu=0
+fi
+# 1000 idle connections need that many descriptors in the server and the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] ||
+    echo "run.sh: warning: only $(ulimit -n) file descriptors allowed" >&2
+
+# ---- build ---------------------------------------------------------------------------
+mkdir -p "$cache"
+servers_file=$cache/servers.tsv
+if [ $build = 1 ]; then
+    "$lib/build.sh" "$cache" "${peers[@]}" > "$servers_file.new" || die "build failed"
+    mv "$servers_file.new" "$servers_file"
+fi
+[ -s "$servers_file" ] || die "no build yet: run without --no-build"
+declare -A exe
+while IFS=$'\t' read -r name path; do exe[$name]=$path; done < "$servers_file"
+for p in "${peers[@]}"; do [ -x "${exe[$p]:-}" ] || die "no executable for $p (build it)"; done
+
+# ---- running servers -------------------------------------------------------------------
+work=$(mktemp -d "$cache/run.XXXXXX")
+mkdir -p "$work/logs"
+raw=$work/raw.jsonl
+: > "$raw"
+server_pid=""; helper_pid=""
+
+stop_server() {
+    [ -n "$server_pid" ] || return 0
+    kill -TERM "$server_pid" 2>/dev/null
+    local i
+    for i in $(seq 1 30); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+    server_pid=""
+}
+cleanup() {
+    [ -n "$helper_pid" ] && kill "$helper_pid" 2>/dev/null
+    stop_server
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM HUP
+
+port_busy() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
+
+# start_server PEER PORT LOG: sets server_pid, returns non-zero if it does not answer.
+start_server() {
+    local peer=$1 port=$2 log=$3 i
+    for i in $(seq 1 50); do port_busy "$port" || break; sleep 0.1; done
+    if port_busy "$port"; then echo "port $port is taken by another program" >> "$log"; return 1; fi
+    # taskset and setsid exec the server, so $! is the server's own pid.
+    setsid taskset -c "$server_cpu" "${exe[$peer]}" "$port" >> "$log" 2>&1 < /dev/null &
+    server_pid=$!
+    if ! python3 "$lib/probe.py" ready "$port" 15; then
+        echo "no answer on port $port within 15 s" >> "$log"
+        return 1
+    fi
+    kill -0 "$server_pid" 2>/dev/null
+}
+
+record() { printf '%s\n' "$1" >> "$raw"; }
+
+run_scenario() {  # PEER PORT ROUND SCENARIO
+    local peer=$1 port=$2 round=$3 sc=$4 n tags
+    n=${sc##*[a-z]}
+    tags=(--tag "peer=$peer" --tag "round=$round" --tag "scenario=$sc" --tag "conns=$n")
+    case $sc in
+        idle[0-9]*)
+            timeout $((${hold%.*} + 60)) taskset -c "$client_cpu" python3 "$lib/idle_hold.py" \
+                --pid "$server_pid" --port "$port" --conns "$n" --hold "$hold" "${tags[@]}" >> "$raw" &
+            helper_pid=$!; wait "$helper_pid"; helper_pid=""
+            ;;
+        close[0-9]*)
+            local how
+            how=$(python3 "$lib/probe.py" close "$port")
+            python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" --close \
+                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" \
+                "${tags[@]}" --tag "close_behaviour=$how" >> "$raw"
+            ;;
+        c[0-9]*)
+            python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" \
+                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" "${tags[@]}" >> "$raw"
+            ;;
+        pipe[0-9]*)
+            python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" \
+                --lua "$lib/pipeline.lua" --duration "$duration" --warmup "$warmup" \
+                --cpu "$client_cpu" "${tags[@]}" --tag "depth=$BENCH_PIPELINE_DEPTH" >> "$raw"
+            ;;
+    esac
+}
+
+# ---- the rounds ----------------------------------------------------------------------------
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | head -5 > "$work/top_start.txt"
+n_peers=${#peers[@]}
+echo "== $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds;" \
+    "${duration}s runs, ${warmup}s warm-up; servers on CPU $server_cpu, clients on CPU $client_cpu;" \
+    "load average $load_start" >&2
+for round in $(seq 1 "$rounds"); do
+    for i in $(seq 0 $((n_peers - 1))); do
+        peer=${peers[$(((i + round - 1) % n_peers))]}
+        port=$(port_of "$peer")
+        log=$work/logs/$peer.round$round.log
+        echo "[round $round/$rounds] $peer on port $port ($(date +%T), load $(cut -d' ' -f1 /proc/loadavg))" >&2
+        for sc in "${scenarios[@]}"; do
+            # An idle scenario gets a fresh process of its own (its peak RSS is then the
+            # idle connections' cost, and what it leaves behind, such as threads spawned
+            # to close 1000 connections, does not weigh on the load runs). The load
+            # scenarios share one fresh process per round.
+            if [[ $sc == idle* ]]; then stop_server; fi
+            if [ -z "$server_pid" ] && ! start_server "$peer" "$port" "$log"; then
+                record "{\"peer\": \"$peer\", \"round\": \"$round\", \"scenario\": \"start\", \"failed\": true}"
+                echo "   $peer did not start: $(tail -1 "$log")" >&2
+                stop_server
+                break
+            fi
+            run_scenario "$peer" "$port" "$round" "$sc"
+            if ! kill -0 "$server_pid" 2>/dev/null; then
+                echo "   $peer died during $sc" >&2
+                record "{\"peer\": \"$peer\", \"round\": \"$round\", \"scenario\": \"$sc\", \"died\": true}"
+                stop_server
+                break
+            fi
+            if [[ $sc == idle* ]]; then stop_server; fi
+        done
+        stop_server
+    done
+done
+finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the report -----------------------------------------------------------------------------
+if [ -z "$out" ]; then
+    stem=$bench/results/$(date -u +%Y-%m-%d)$([ $quick = 1 ] && echo -quick)
+    out=$stem.md
+    [ -e "$out" ] && out=$stem-$(date -u +%H%M%S).md
+fi
+mkdir -p "$(dirname "$out")"
+python3 "$lib/report.py" \
+    --raw "$raw" --logs "$work/logs" --servers "$servers_file" --root "$root" --out "$out" \
+    --meta "command=bench/run.sh${args_seen[*]:+ ${args_seen[*]}}" \
+    --meta "mode=$([ $quick = 1 ] && echo quick || echo full)" \
+    --meta "rounds=$rounds" --meta "duration_s=$duration" --meta "warmup_s=$warmup" \
+    --meta "idle_hold_s=$hold" --meta "pipeline_depth=$BENCH_PIPELINE_DEPTH" \
+    --meta "server_cpu=$server_cpu" --meta "client_cpu=$client_cpu" \
+    --meta "started=$started" --meta "finished=$finished" \
+    --meta "load_start=$load_start" --meta "load_end=$load_end" \
+    --meta "top_start=$(paste -sd';' "$work/top_start.txt")" ||
+    die "report failed; raw numbers in $raw"
+echo "results: $out (raw numbers and server logs: $work)" >&2

@@ -1,0 +1,252 @@
+//! The benchmark (`bench/run.sh`) is not run by CI, but its parts are checked
+//! here: the scripts parse, the peers' manifests are sound standalone
+//! projects, and `examples/bench_hello` answers exactly as the peers do.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PEERS: [&str; 4] = ["hyper", "actix", "may_minihttp", "tiny_http"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn shell_scripts_parse() {
+    let bench = root().join("bench");
+    let mut scripts = vec![bench.join("run.sh")];
+    scripts.extend(files_with_ext(&bench.join("lib"), "sh"));
+    assert!(scripts.len() >= 2, "bench/run.sh and bench/lib/*.sh");
+    for script in scripts {
+        let out = Command::new("bash").arg("-n").arg(&script).output().expect("bash");
+        assert!(out.status.success(), "bash -n {}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn run_sh_help_lists_every_peer() {
+    let out = Command::new("bash").arg(root().join("bench/run.sh")).arg("--help").output().expect("bash");
+    assert!(out.status.success(), "run.sh --help: {}", String::from_utf8_lossy(&out.stderr));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in ["--quick", "basehttp", "hyper", "actix", "may_minihttp", "tiny_http", "BENCH_DURATION"] {
+        assert!(help.contains(word), "run.sh --help does not mention {word}:\n{help}");
+    }
+}
+
+#[test]
+fn python_helpers_parse() {
+    let helpers = files_with_ext(&root().join("bench/lib"), "py");
+    assert!(helpers.len() >= 4, "bench/lib/*.py: {helpers:?}");
+    // ast.parse only: nothing is run and no __pycache__ is written.
+    let check = "import ast, sys\nfor path in sys.argv[1:]:\n    ast.parse(open(path).read(), path)\n";
+    match Command::new("python3").arg("-c").arg(check).args(&helpers).output() {
+        Ok(out) => assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr)),
+        Err(e) => eprintln!("skipped: python3 not runnable ({e}); bench/run.sh needs it"),
+    }
+}
+
+#[test]
+fn wrk_lua_script_is_there() {
+    let lua = std::fs::read_to_string(root().join("bench/lib/pipeline.lua")).expect("bench/lib/pipeline.lua");
+    assert!(lua.contains("function request()") && lua.contains("wrk.format"));
+}
+
+#[test]
+fn peers_are_standalone_cargo_projects() {
+    let cargo = env!("CARGO");
+    for peer in PEERS {
+        let dir = root().join("bench/peers").join(peer);
+        let manifest = dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{}: {e}", manifest.display()));
+        assert!(text.lines().any(|l| l.trim() == "[workspace]"), "{peer}: needs its own [workspace] table");
+        assert!(dir.join("src/main.rs").is_file(), "{peer}: src/main.rs");
+        let out = Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+            .arg(&manifest)
+            .output()
+            .expect("cargo metadata");
+        assert!(out.status.success(), "cargo metadata {peer}: {}", String::from_utf8_lossy(&out.stderr));
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Its own workspace, not the root's.
+        assert_eq!(meta["workspace_root"].as_str().map(PathBuf::from), Some(dir.clone()), "{peer}: workspace root");
+        let bin = format!("peer-{}", peer.replace('_', "-"));
+        let targets = meta["packages"][0]["targets"].as_array().expect("targets");
+        assert!(
+            targets.iter().any(|t| t["name"] == bin.as_str() && t["kind"][0] == "bin"),
+            "{peer}: no binary {bin} (bench/lib/build.sh runs it)"
+        );
+    }
+}
+
+#[test]
+fn root_workspace_does_not_build_the_peers() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .arg(root().join("Cargo.toml"))
+        .output()
+        .expect("cargo metadata");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for package in meta["packages"].as_array().unwrap() {
+        let name = package["name"].as_str().unwrap();
+        assert!(!name.starts_with("peer-"), "{name} is a member of the root workspace");
+    }
+}
+
+/// The bench_hello executable cargo built next to this test (`cargo test`
+/// builds the examples), or, when only this test was built, a fresh build.
+fn bench_hello_exe() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let candidate = profile_dir.join("examples").join(format!("bench_hello{}", std::env::consts::EXE_SUFFIX));
+    if !candidate.is_file() {
+        // target/debug is the dev profile's folder; any other is named after its profile.
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(name) => name,
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--example", "bench_hello", "--profile", profile, "--manifest-path"])
+            .arg(root().join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+            .status()
+            .expect("cargo build --example bench_hello");
+        assert!(status.success());
+    }
+    assert!(candidate.is_file(), "{} missing", candidate.display());
+    candidate
+}
+
+/// Kills the server when the test ends, passed or not.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_bench_hello() -> (Server, u16) {
+    let child = Command::new(bench_hello_exe())
+        .arg("0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bench_hello");
+    let mut server = Server(child);
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).expect("bench_hello's first line");
+    let port =
+        line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+            panic!("bench_hello printed {line:?}, expected 'bench_hello listening on 127.0.0.1:PORT'")
+        });
+    (server, port)
+}
+
+/// Reads one response whose body is `Content-Length` long; returns the head
+/// lines and the body.
+fn read_response(stream: &mut TcpStream, buffered: &mut Vec<u8>) -> (Vec<String>, Vec<u8>) {
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = buffered.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = stream.read(&mut chunk).expect("read the response head");
+        assert!(n > 0, "connection closed before the response head: {:?}", String::from_utf8_lossy(buffered));
+        buffered.extend_from_slice(&chunk[..n]);
+    };
+    let head: Vec<String> =
+        String::from_utf8(buffered[..head_end].to_vec()).unwrap().split("\r\n").map(str::to_owned).collect();
+    let length: usize =
+        head.iter().find_map(|l| l.strip_prefix("Content-Length: ")).expect("a Content-Length header").parse().unwrap();
+    buffered.drain(..head_end + 4);
+    while buffered.len() < length {
+        let n = stream.read(&mut chunk).expect("read the body");
+        assert!(n > 0, "connection closed inside the body");
+        buffered.extend_from_slice(&chunk[..n]);
+    }
+    let body = buffered.drain(..length).collect();
+    (head, body)
+}
+
+/// The answer to every GET: this status line, these headers (in any order;
+/// `Server` and `Date` as the runtime writes them), this 13-byte body.
+fn assert_hello(head: &[String], body: &[u8], connection_close: bool) {
+    assert_eq!(head[0], "HTTP/1.1 200 OK");
+    let mut names: Vec<&str> = head[1..].iter().map(|l| l.split_once(": ").expect("a header line").0).collect();
+    names.sort_unstable();
+    let mut expected = vec!["Content-Length", "Content-Type", "Date", "Server"];
+    if connection_close {
+        // bench_hello sends no Connection header itself; the runtime may add one.
+        names.retain(|&n| n != "Connection");
+    }
+    expected.sort_unstable();
+    assert_eq!(names, expected, "headers: {head:?}");
+    assert!(head.contains(&"Content-Length: 13".to_owned()));
+    assert!(head.contains(&"Content-Type: text/plain".to_owned()));
+    assert!(head.iter().any(|l| l.starts_with("Date: ") && l.ends_with(" GMT")));
+    assert_eq!(body, b"Hello, world!");
+}
+
+#[test]
+fn bench_hello_answers_like_the_peers() {
+    let (_server, port) = start_bench_hello();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buffered = Vec::new();
+
+    // Keep-alive: two requests, one after the other, on one connection.
+    for _ in 0..2 {
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let (head, body) = read_response(&mut stream, &mut buffered);
+        assert_hello(&head, &body, false);
+        assert!(buffered.is_empty(), "bytes after the body: {buffered:?}");
+    }
+
+    // Pipelined: three requests in one write, three answers in order.
+    stream.write_all(&b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(3)).unwrap();
+    for _ in 0..3 {
+        let (head, body) = read_response(&mut stream, &mut buffered);
+        assert_hello(&head, &body, false);
+    }
+
+    // Connection: close is a real close: the answer, then end of stream.
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let (head, body) = read_response(&mut stream, &mut buffered);
+    assert_hello(&head, &body, true);
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).expect("the server closes the connection");
+    assert!(buffered.is_empty() && rest.is_empty(), "bytes after the last answer: {buffered:?} {rest:?}");
+}
+
+#[test]
+fn bench_hello_exact_bytes() {
+    let (_server, port) = start_bench_hello();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("HTTP/1.0 without keep-alive: the server closes");
+    let text = String::from_utf8(raw).unwrap();
+    let date = text.lines().find_map(|l| l.strip_prefix("Date: ")).expect("a Date header");
+    let server = text.lines().find_map(|l| l.strip_prefix("Server: ")).expect("a Server header");
+    let expected = format!(
+        "HTTP/1.1 200 OK\r\nServer: {server}\r\nDate: {date}\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!"
+    );
+    assert_eq!(text, expected);
+}
