@@ -9,10 +9,12 @@
 //! the requests that arrived on it, inline, then parks it again. Under load
 //! a worker goes from one ready connection to the next without sleeping, so
 //! no thread wake-up is paid per request, and idle connections cost no
-//! thread at all. When every worker is busy (slow handlers), another worker
-//! is started, up to `max_workers`, so a slow handler never holds up other
-//! connections. A reaper closes parked connections whose idle or head
-//! deadline passed.
+//! thread at all. A supervisor thread looks at the workers every few
+//! milliseconds: when all of them are busy and none has finished anything
+//! for a few milliseconds (slow handlers), it starts another, up to
+//! `max_workers`, so a slow handler never holds up other connections while
+//! fast ones never pay for extra threads. It also closes parked connections
+//! whose idle or head deadline passed.
 
 use std::collections::HashMap;
 use std::io;
@@ -33,8 +35,13 @@ use crate::server::Shared;
 
 /// The epoll data of the shutdown wake-up eventfd.
 const WAKE: u64 = u64::MAX;
-/// How often the reaper looks for expired parked connections.
-const REAP_EVERY: Duration = Duration::from_millis(200);
+/// How often the supervisor looks at the workers.
+const TICK: Duration = Duration::from_millis(5);
+/// How often it looks for expired parked connections (in ticks).
+const REAP_EVERY_TICKS: u32 = 40;
+/// When every worker is busy and none has finished anything for this long,
+/// they are probably all blocked in slow handlers: start another.
+const STALL: Duration = Duration::from_millis(5);
 /// A worker beyond the minimum exits after this long without work.
 const WORKER_IDLE: Duration = Duration::from_secs(10);
 
@@ -53,6 +60,10 @@ pub(crate) struct Reactor<H> {
     next_id: AtomicU64,
     workers: AtomicUsize,
     idle_workers: AtomicUsize,
+    /// Microseconds since `epoch` when a worker last picked up or finished
+    /// a connection.
+    last_progress: AtomicU64,
+    epoch: Instant,
     stopping: AtomicBool,
     shared: Arc<Shared>,
     factory: Arc<dyn Fn() -> H + Send + Sync>,
@@ -64,7 +75,7 @@ fn timespec(d: Duration) -> Timespec {
 
 impl<H: BaseHTTPRequestHandler> Reactor<H> {
     /// Creates the poller and starts the minimum number of workers and the
-    /// reaper.
+    /// supervisor.
     pub(crate) fn start(shared: Arc<Shared>, factory: Arc<dyn Fn() -> H + Send + Sync>) -> io::Result<Arc<Self>> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
@@ -76,6 +87,8 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             next_id: AtomicU64::new(0),
             workers: AtomicUsize::new(0),
             idle_workers: AtomicUsize::new(0),
+            last_progress: AtomicU64::new(0),
+            epoch: Instant::now(),
             stopping: AtomicBool::new(false),
             shared,
             factory,
@@ -83,8 +96,8 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         for _ in 0..reactor.min_workers() {
             reactor.spawn_worker()?;
         }
-        let reaper = reactor.clone();
-        thread::Builder::new().name("basehttp-reaper".into()).spawn(move || reaper.reap_loop())?;
+        let supervisor = reactor.clone();
+        thread::Builder::new().name("basehttp-supervisor".into()).spawn(move || supervisor.supervise())?;
         Ok(reactor)
     }
 
@@ -168,12 +181,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
                 continue;
             }
             last_work = Instant::now();
-            // Keep one worker waiting in the poller while this one is busy.
-            if self.idle_workers.load(Ordering::SeqCst) == 0
-                && self.workers.load(Ordering::SeqCst) < self.shared.config.max_workers
-            {
-                let _ = self.spawn_worker();
-            }
+            self.progress();
             let conn = self.table.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             if let Some(mut conn) = conn {
                 match connection::drive(&mut conn.handler, &mut conn.req) {
@@ -181,6 +189,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
                     Next::Close => drop(conn),
                 }
             }
+            self.progress();
         }
         self.workers.fetch_sub(1, Ordering::SeqCst);
     }
@@ -191,20 +200,43 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| (w > min).then(|| w - 1)).is_ok()
     }
 
+    fn progress(&self) {
+        self.last_progress.store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Every tick: starts a worker when all of them are stuck in handlers
+    /// (so a slow handler never holds up other connections, while fast ones
+    /// never pay for extra threads); every few ticks, reaps.
+    fn supervise(self: Arc<Self>) {
+        let mut ticks = 0u32;
+        while !self.stopping.load(Ordering::SeqCst) {
+            thread::sleep(TICK);
+            let since = self.epoch.elapsed().as_micros() as u64 - self.last_progress.load(Ordering::Relaxed);
+            if self.idle_workers.load(Ordering::SeqCst) == 0
+                && Duration::from_micros(since) >= STALL
+                && self.workers.load(Ordering::SeqCst) < self.shared.config.max_workers
+            {
+                let _ = self.spawn_worker();
+                self.progress();
+            }
+            ticks += 1;
+            if ticks % REAP_EVERY_TICKS == 0 {
+                self.reap();
+            }
+        }
+    }
+
     /// Closes parked connections whose deadline passed: silently when they
     /// were idle, with 408 when a request head was incomplete.
-    fn reap_loop(self: Arc<Self>) {
-        while !self.stopping.load(Ordering::SeqCst) {
-            thread::sleep(REAP_EVERY);
-            let now = Instant::now();
-            let expired: Vec<Box<Conn<H>>> = {
-                let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-                let ids: Vec<u64> = table.iter().filter(|(_, c)| c.deadline <= now).map(|(id, _)| *id).collect();
-                ids.iter().filter_map(|id| table.remove(id)).collect()
-            };
-            for mut conn in expired {
-                connection::expire(&mut conn.req);
-            }
+    fn reap(&self) {
+        let now = Instant::now();
+        let expired: Vec<Box<Conn<H>>> = {
+            let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+            let ids: Vec<u64> = table.iter().filter(|(_, c)| c.deadline <= now).map(|(id, _)| *id).collect();
+            ids.iter().filter_map(|id| table.remove(id)).collect()
+        };
+        for mut conn in expired {
+            connection::expire(&mut conn.req);
         }
     }
 
@@ -215,7 +247,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         drop(parked);
     }
 
-    /// Stops the workers and the reaper; parked connections are closed,
+    /// Stops the workers and the supervisor; parked connections are closed,
     /// requests in flight finish.
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
