@@ -36,12 +36,12 @@ use crate::server::Shared;
 /// The epoll data of the shutdown wake-up eventfd.
 const WAKE: u64 = u64::MAX;
 /// How often the supervisor looks at the workers.
-const TICK: Duration = Duration::from_millis(5);
+const TICK: Duration = Duration::from_millis(10);
 /// How often it looks for expired parked connections (in ticks).
-const REAP_EVERY_TICKS: u32 = 40;
+const REAP_EVERY_TICKS: u32 = 20;
 /// When every worker is busy and none has finished anything for this long,
 /// they are probably all blocked in slow handlers: start another.
-const STALL: Duration = Duration::from_millis(5);
+const STALL: Duration = Duration::from_millis(20);
 /// A worker beyond the minimum exits after this long without work.
 const WORKER_IDLE: Duration = Duration::from_secs(10);
 
