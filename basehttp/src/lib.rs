@@ -2,8 +2,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod address;
 mod body;
 mod chunked;
+mod config;
 mod connection;
 mod date;
 mod framing;
@@ -18,12 +20,15 @@ mod reactor;
 mod request;
 mod response;
 mod server;
+mod shutdown;
 mod simple;
 mod status;
 
+pub use address::ServerAddress;
 pub use basehttp_macros::http_handler;
 pub use body::{RFile, WFile};
 pub use chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
+pub use config::ServerConfig;
 pub use connection::{handle, handle_one_request};
 pub use date::{date_time_string, log_date_time_string};
 pub use handler::{
@@ -37,6 +42,7 @@ pub use profile::{Profile, STRICT_MAX_HEAD};
 pub use pyrepr::repr;
 pub use request::{Request, MAX_HEADERS, MAX_LINE};
 pub use response::format_error_page;
-pub use server::{HTTPServer, ServerAddress, ServerConfig, ServerInfo, ShutdownHandle, ThreadingHTTPServer};
+pub use server::{HTTPServer, ServerInfo, ThreadingHTTPServer};
+pub use shutdown::ShutdownHandle;
 pub use simple::{guess_type, SimpleHTTPRequestHandler};
 pub use status::{responses, RESPONSES};

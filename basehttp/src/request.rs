@@ -71,11 +71,16 @@ pub struct Request {
     /// arrived (its deadline runs from there).
     pub(crate) head_started: Option<Instant>,
     /// The connection's entry in the server's registry (shutdown).
-    pub(crate) slot: crate::server::SlotGuard,
+    pub(crate) slot: crate::shutdown::SlotGuard,
 }
 
 impl Request {
-    pub(crate) fn new(io: Io, client_address: SocketAddr, shared: Arc<Shared>, slot: crate::server::SlotGuard) -> Self {
+    pub(crate) fn new(
+        io: Io,
+        client_address: SocketAddr,
+        shared: Arc<Shared>,
+        slot: crate::shutdown::SlotGuard,
+    ) -> Self {
         let default_version = shared.class.default_request_version.clone();
         Request {
             client_address,

@@ -1,132 +1,21 @@
 //! The server: Python's `HTTPServer` / `ThreadingHTTPServer`. It binds the
-//! listening socket, accepts connections and serves each one on its own
-//! worker thread, under a cap, with graceful shutdown.
+//! listening socket, accepts connections (under a cap) and hands them to
+//! the reactor, which serves them concurrently on its worker threads; or
+//! serves one connection on the calling thread (`handle_request`).
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::address::{host_name, ServerAddress};
+use crate::config::ServerConfig;
 use crate::handler::{BaseHTTPRequestHandler, HandlerClass};
 use crate::reactor::Reactor;
-
-/// Limits and timeouts of a server. Every default is listed in the README.
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// `request_queue_size`: the listen backlog. Default 1024 (CPython: 5,
-    /// which drops bursts of connections). The kernel caps it at
-    /// `net.core.somaxconn`.
-    pub request_queue_size: u32,
-    /// Most connections open at once, idle ones included; the accept loop
-    /// waits for a free slot beyond it (back-pressure). Default 16384.
-    pub max_connections: usize,
-    /// Most worker threads, i.e. requests in progress at once; a connection
-    /// holds a worker only while one of its requests is being read,
-    /// handled or written. Default 512.
-    pub max_workers: usize,
-    /// A request head (request line and headers) must arrive within this
-    /// time of its first byte, and a new connection must send its first
-    /// byte within it; otherwise 408 (or a silent close if nothing came).
-    /// Default 10 s.
-    pub header_timeout: Duration,
-    /// How long a kept-alive connection may sit idle between requests
-    /// before it is closed silently. Default 5 s.
-    pub keep_alive_timeout: Duration,
-    /// The limit of one read while a handler reads the body, unless the
-    /// handler type sets `TIMEOUT`. Default 30 s.
-    pub read_timeout: Option<Duration>,
-    /// The limit of one write to a client that does not read. Default 30 s.
-    pub write_timeout: Option<Duration>,
-    /// How long `shutdown` waits for connections in flight before closing
-    /// them. Default 5 s.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            request_queue_size: 1024,
-            max_connections: 16384,
-            max_workers: 512,
-            header_timeout: Duration::from_secs(10),
-            keep_alive_timeout: Duration::from_secs(5),
-            read_timeout: Some(Duration::from_secs(30)),
-            write_timeout: Some(Duration::from_secs(30)),
-            shutdown_grace: Duration::from_secs(5),
-        }
-    }
-}
-
-/// An address to bind, written the Python way: `("", 8000)` (all IPv4
-/// interfaces), `("127.0.0.1", 0)` (an ephemeral port), `("::1", 8080)`,
-/// or as a `SocketAddr` / `"host:port"` string.
-pub trait ServerAddress {
-    /// The host as written (for `server_name`) and the socket address.
-    fn resolve(&self) -> io::Result<(String, SocketAddr)>;
-}
-
-fn resolve_host(host: &str, port: u16) -> io::Result<(String, SocketAddr)> {
-    if host.is_empty() {
-        return Ok((String::new(), SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)));
-    }
-    let host_only = host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (host_only, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}")))?;
-    Ok((host_only.to_owned(), addr))
-}
-
-impl ServerAddress for (&str, u16) {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        resolve_host(self.0, self.1)
-    }
-}
-
-impl ServerAddress for (String, u16) {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        resolve_host(&self.0, self.1)
-    }
-}
-
-impl ServerAddress for (IpAddr, u16) {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        Ok((self.0.to_string(), SocketAddr::new(self.0, self.1)))
-    }
-}
-
-impl ServerAddress for (Ipv4Addr, u16) {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        (IpAddr::V4(self.0), self.1).resolve()
-    }
-}
-
-impl ServerAddress for (Ipv6Addr, u16) {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        (IpAddr::V6(self.0), self.1).resolve()
-    }
-}
-
-impl ServerAddress for SocketAddr {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        Ok((self.ip().to_string(), *self))
-    }
-}
-
-impl ServerAddress for &str {
-    fn resolve(&self) -> io::Result<(String, SocketAddr)> {
-        let addr = self
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no address for {self}")))?;
-        let host = self.rsplit_once(':').map_or(*self, |(h, _)| h);
-        Ok((host.trim_start_matches('[').trim_end_matches(']').to_owned(), addr))
-    }
-}
+use crate::shutdown::{Control, ShutdownHandle};
 
 /// What a handler sees of its server (`self.server` in Python): name,
 /// port, address, the shared state and a shutdown handle.
@@ -166,152 +55,6 @@ impl std::fmt::Debug for ServerInfo {
     }
 }
 
-/// One live connection, as the shutdown logic sees it.
-pub(crate) struct ConnSlot {
-    stream: Option<Arc<TcpStream>>,
-    /// Waiting for the next request (nothing in flight).
-    pub(crate) idle: AtomicBool,
-}
-
-/// State shared by the server, its connections and shutdown handles.
-#[derive(Default)]
-pub(crate) struct Control {
-    shutting_down: AtomicBool,
-    serving: Mutex<bool>,
-    serving_changed: Condvar,
-    active: Mutex<usize>,
-    active_changed: Condvar,
-    conns: Mutex<HashMap<u64, Arc<ConnSlot>>>,
-    next_id: AtomicU64,
-}
-
-impl Control {
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutting_down.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn register(self: &Arc<Self>, stream: Option<Arc<TcpStream>>) -> SlotGuard {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let slot = Arc::new(ConnSlot { stream, idle: AtomicBool::new(false) });
-        self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
-        self.add_active(1);
-        SlotGuard { control: self.clone(), id, slot }
-    }
-
-    /// Marks a connection idle or busy. Returns `false` if it went idle
-    /// while the server is shutting down (it must close instead of waiting).
-    pub(crate) fn set_idle(&self, slot: &ConnSlot, idle: bool) -> bool {
-        slot.idle.store(idle, Ordering::SeqCst);
-        !(idle && self.is_shutting_down())
-    }
-
-    /// Ends idle connections (their blocked read returns EOF); with `all`,
-    /// every connection.
-    fn close_connections(&self, all: bool) {
-        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        for slot in conns.values() {
-            let Some(stream) = &slot.stream else { continue };
-            if all {
-                let _ = stream.shutdown(Shutdown::Both);
-            } else if slot.idle.load(Ordering::SeqCst) {
-                let _ = stream.shutdown(Shutdown::Read);
-            }
-        }
-    }
-
-    fn add_active(&self, delta: isize) {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        *active = active.saturating_add_signed(delta);
-        self.active_changed.notify_all();
-    }
-
-    /// Waits until fewer than `max` connections are active (or shutdown).
-    fn wait_below(&self, max: usize) {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        while *active >= max && !self.is_shutting_down() {
-            active = self
-                .active_changed
-                .wait_timeout(active, Duration::from_millis(100))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    /// Waits until no connection is active or `deadline` passes.
-    fn wait_idle(&self, deadline: Instant) -> usize {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        while *active > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            active = self.active_changed.wait_timeout(active, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-        *active
-    }
-
-    fn set_serving(&self, serving: bool) {
-        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) = serving;
-        self.serving_changed.notify_all();
-    }
-}
-
-/// Unregisters a connection when its thread ends, however it ends.
-pub(crate) struct SlotGuard {
-    control: Arc<Control>,
-    id: u64,
-    pub(crate) slot: Arc<ConnSlot>,
-}
-
-impl Drop for SlotGuard {
-    fn drop(&mut self) {
-        self.control.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
-        self.control.add_active(-1);
-    }
-}
-
-/// Stops a running [`HTTPServer`] from any thread (cloneable).
-#[derive(Clone)]
-pub struct ShutdownHandle {
-    control: Arc<Control>,
-    wake: SocketAddr,
-    grace: Duration,
-}
-
-impl ShutdownHandle {
-    /// Python's `shutdown()`: tells `serve_forever` to stop accepting and
-    /// waits until it has returned, which it does once connections in
-    /// flight have finished (or the grace period ran out and they were
-    /// closed). Do not call it from a handler of the same server: use
-    /// [`request_shutdown`](Self::request_shutdown) there.
-    pub fn shutdown(&self) {
-        self.request_shutdown();
-        let limit = Instant::now() + self.grace + Duration::from_secs(2);
-        let mut serving = self.control.serving.lock().unwrap_or_else(|e| e.into_inner());
-        while *serving {
-            let left = limit.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            serving = self.control.serving_changed.wait_timeout(serving, left).unwrap_or_else(|e| e.into_inner()).0;
-        }
-    }
-
-    /// Asks the server to stop and returns at once: no new connections,
-    /// idle keep-alive connections closed, requests in flight finish.
-    pub fn request_shutdown(&self) {
-        self.control.shutting_down.store(true, Ordering::SeqCst);
-        self.control.close_connections(false);
-        // Wake the accept loop, blocked in accept(2).
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_millis(500));
-    }
-
-    /// Whether a shutdown was requested.
-    pub fn is_shutting_down(&self) -> bool {
-        self.control.is_shutting_down()
-    }
-}
-
 /// The part of a server every connection shares.
 #[derive(Clone)]
 pub(crate) struct Shared {
@@ -343,7 +86,8 @@ type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
 
 /// Python's `HTTPServer` (and `ThreadingHTTPServer`): listens on an
 /// address and serves every connection with a fresh handler made by the
-/// factory, each connection on its own thread.
+/// factory. Connections are served concurrently: a slow one never holds up
+/// another (README.md, "How it works").
 ///
 /// ```no_run
 /// use basehttp::{http_handler, HTTPServer, Request};
@@ -375,7 +119,7 @@ pub struct HTTPServer<H> {
 }
 
 /// Python's `ThreadingHTTPServer`: the same type, since [`HTTPServer`]
-/// already serves each connection on its own thread.
+/// already serves connections concurrently.
 pub type ThreadingHTTPServer<H> = HTTPServer<H>;
 
 impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
@@ -622,13 +366,4 @@ fn serve_connection<H: BaseHTTPRequestHandler>(
     if let Some((mut handler, mut req)) = crate::connection::open(stream, peer, &shared, factory) {
         handler.handle(&mut req);
     }
-}
-
-/// The machine's host name (Python's `getfqdn('')` without DNS).
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }

@@ -1,0 +1,50 @@
+//! [`ServerConfig`]: a server's limits and timeouts, with their defaults.
+
+use std::time::Duration;
+
+/// Limits and timeouts of a server. Every default is listed in the README.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// `request_queue_size`: the listen backlog. Default 1024 (CPython: 5,
+    /// which drops bursts of connections). The kernel caps it at
+    /// `net.core.somaxconn`.
+    pub request_queue_size: u32,
+    /// Most connections open at once, idle ones included; the accept loop
+    /// waits for a free slot beyond it (back-pressure). Default 16384.
+    pub max_connections: usize,
+    /// Most worker threads, i.e. requests in progress at once; a connection
+    /// holds a worker only while one of its requests is being read,
+    /// handled or written. Default 512.
+    pub max_workers: usize,
+    /// A request head (request line and headers) must arrive within this
+    /// time of its first byte, and a new connection must send its first
+    /// byte within it; otherwise 408 (or a silent close if nothing came).
+    /// Default 10 s.
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may sit idle between requests
+    /// before it is closed silently. Default 5 s.
+    pub keep_alive_timeout: Duration,
+    /// The limit of one read while a handler reads the body, unless the
+    /// handler type sets `TIMEOUT`. Default 30 s.
+    pub read_timeout: Option<Duration>,
+    /// The limit of one write to a client that does not read. Default 30 s.
+    pub write_timeout: Option<Duration>,
+    /// How long `shutdown` waits for connections in flight before closing
+    /// them. Default 5 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            request_queue_size: 1024,
+            max_connections: 16384,
+            max_workers: 512,
+            header_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(5),
+            read_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}

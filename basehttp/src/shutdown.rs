@@ -1,0 +1,155 @@
+//! Stopping a server: the state shared by the accept loop, the connections
+//! and [`ShutdownHandle`]s (the shutdown flag, the registry of live
+//! connections, the count of active ones).
+
+use std::collections::HashMap;
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// One live connection, as the shutdown logic sees it.
+pub(crate) struct ConnSlot {
+    stream: Option<Arc<TcpStream>>,
+    /// Waiting for the next request (nothing in flight).
+    pub(crate) idle: AtomicBool,
+}
+
+/// State shared by the server, its connections and shutdown handles.
+#[derive(Default)]
+pub(crate) struct Control {
+    pub(crate) shutting_down: AtomicBool,
+    pub(crate) serving: Mutex<bool>,
+    pub(crate) serving_changed: Condvar,
+    pub(crate) active: Mutex<usize>,
+    pub(crate) active_changed: Condvar,
+    pub(crate) conns: Mutex<HashMap<u64, Arc<ConnSlot>>>,
+    pub(crate) next_id: AtomicU64,
+}
+
+impl Control {
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn register(self: &Arc<Self>, stream: Option<Arc<TcpStream>>) -> SlotGuard {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(ConnSlot { stream, idle: AtomicBool::new(false) });
+        self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
+        self.add_active(1);
+        SlotGuard { control: self.clone(), id, slot }
+    }
+
+    /// Marks a connection idle or busy. Returns `false` if it went idle
+    /// while the server is shutting down (it must close instead of waiting).
+    pub(crate) fn set_idle(&self, slot: &ConnSlot, idle: bool) -> bool {
+        slot.idle.store(idle, Ordering::SeqCst);
+        !(idle && self.is_shutting_down())
+    }
+
+    /// Ends idle connections (their blocked read returns EOF); with `all`,
+    /// every connection.
+    pub(crate) fn close_connections(&self, all: bool) {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in conns.values() {
+            let Some(stream) = &slot.stream else { continue };
+            if all {
+                let _ = stream.shutdown(Shutdown::Both);
+            } else if slot.idle.load(Ordering::SeqCst) {
+                let _ = stream.shutdown(Shutdown::Read);
+            }
+        }
+    }
+
+    pub(crate) fn add_active(&self, delta: isize) {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        *active = active.saturating_add_signed(delta);
+        self.active_changed.notify_all();
+    }
+
+    /// Waits until fewer than `max` connections are active (or shutdown).
+    pub(crate) fn wait_below(&self, max: usize) {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        while *active >= max && !self.is_shutting_down() {
+            active = self
+                .active_changed
+                .wait_timeout(active, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Waits until no connection is active or `deadline` passes.
+    pub(crate) fn wait_idle(&self, deadline: Instant) -> usize {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        while *active > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            active = self.active_changed.wait_timeout(active, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        *active
+    }
+
+    pub(crate) fn set_serving(&self, serving: bool) {
+        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) = serving;
+        self.serving_changed.notify_all();
+    }
+}
+
+/// Unregisters a connection when its thread ends, however it ends.
+pub(crate) struct SlotGuard {
+    pub(crate) control: Arc<Control>,
+    id: u64,
+    pub(crate) slot: Arc<ConnSlot>,
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        self.control.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        self.control.add_active(-1);
+    }
+}
+
+/// Stops a running [`HTTPServer`] from any thread (cloneable).
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    pub(crate) control: Arc<Control>,
+    pub(crate) wake: SocketAddr,
+    pub(crate) grace: Duration,
+}
+
+impl ShutdownHandle {
+    /// Python's `shutdown()`: tells `serve_forever` to stop accepting and
+    /// waits until it has returned, which it does once connections in
+    /// flight have finished (or the grace period ran out and they were
+    /// closed). Do not call it from a handler of the same server: use
+    /// [`request_shutdown`](Self::request_shutdown) there.
+    pub fn shutdown(&self) {
+        self.request_shutdown();
+        let limit = Instant::now() + self.grace + Duration::from_secs(2);
+        let mut serving = self.control.serving.lock().unwrap_or_else(|e| e.into_inner());
+        while *serving {
+            let left = limit.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            serving = self.control.serving_changed.wait_timeout(serving, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+
+    /// Asks the server to stop and returns at once: no new connections,
+    /// idle keep-alive connections closed, requests in flight finish.
+    pub fn request_shutdown(&self) {
+        self.control.shutting_down.store(true, Ordering::SeqCst);
+        self.control.close_connections(false);
+        // Wake the accept loop, blocked in accept(2).
+        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_millis(500));
+    }
+
+    /// Whether a shutdown was requested.
+    pub fn is_shutting_down(&self) -> bool {
+        self.control.is_shutting_down()
+    }
+}
