@@ -112,7 +112,7 @@ impl Drop for SlotGuard {
     }
 }
 
-/// Stops a running [`HTTPServer`] from any thread (cloneable).
+/// Stops a running [`HTTPServer`](crate::HTTPServer) from any thread (cloneable).
 #[derive(Clone)]
 pub struct ShutdownHandle {
     pub(crate) control: Arc<Control>,
