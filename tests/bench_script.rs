@@ -1,6 +1,7 @@
 //! The benchmark (`bench/run.sh`) is not run by CI, but its parts are checked
-//! here: the scripts parse, the peers' manifests are sound standalone
-//! projects, and `examples/bench_hello` answers exactly as the peers do.
+//! here: the scripts parse, the Rust peers' manifests are sound standalone
+//! projects, the Python peer parses, and `examples/bench_hello` answers
+//! exactly as the peers do.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -8,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const PEERS: [&str; 4] = ["hyper", "actix", "may_minihttp", "tiny_http"];
+/// The Rust peers, each a standalone cargo project under bench/peers/.
+const PEERS: [&str; 5] = ["hyper", "actix", "may_minihttp", "tiny_http", "canned_epoll"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,21 +43,53 @@ fn run_sh_help_lists_every_peer() {
     let out = Command::new("bash").arg(root().join("bench/run.sh")).arg("--help").output().expect("bash");
     assert!(out.status.success(), "run.sh --help: {}", String::from_utf8_lossy(&out.stderr));
     let help = String::from_utf8_lossy(&out.stdout);
-    for word in ["--quick", "basehttp", "hyper", "actix", "may_minihttp", "tiny_http", "BENCH_DURATION"] {
+    for word in [
+        "--quick",
+        "--idle10k",
+        "basehttp",
+        "hyper",
+        "actix",
+        "may_minihttp",
+        "tiny_http",
+        "canned_epoll",
+        "python",
+        "BENCH_DURATION",
+        "BENCH_SLOW_DURATION",
+    ] {
         assert!(help.contains(word), "run.sh --help does not mention {word}:\n{help}");
     }
 }
 
 #[test]
 fn python_helpers_parse() {
-    let helpers = files_with_ext(&root().join("bench/lib"), "py");
+    let mut helpers = files_with_ext(&root().join("bench/lib"), "py");
     assert!(helpers.len() >= 4, "bench/lib/*.py: {helpers:?}");
+    helpers.extend(files_with_ext(&root().join("bench/peers/python"), "py"));
     // ast.parse only: nothing is run and no __pycache__ is written.
     let check = "import ast, sys\nfor path in sys.argv[1:]:\n    ast.parse(open(path).read(), path)\n";
     match Command::new("python3").arg("-c").arg(check).args(&helpers).output() {
         Ok(out) => assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr)),
         Err(e) => eprintln!("skipped: python3 not runnable ({e}); bench/run.sh needs it"),
     }
+}
+
+#[test]
+fn python_peer_is_stock_http_server() {
+    let path = root().join("bench/peers/python/hello.py");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for needle in [
+        "ThreadingHTTPServer",
+        "BaseHTTPRequestHandler",
+        "protocol_version = \"HTTP/1.1\"",
+        "def do_GET",
+        "Content-Length",
+        "def log_message",
+        "Hello, world!",
+    ] {
+        assert!(text.contains(needle), "bench/peers/python/hello.py lacks {needle:?}");
+    }
+    let build = std::fs::read_to_string(root().join("bench/lib/build.sh")).expect("bench/lib/build.sh");
+    assert!(build.contains("python)") && build.contains("canned_epoll"), "build.sh builds every peer");
 }
 
 #[test]

@@ -3,11 +3,15 @@
 #
 #   bench/lib/build.sh CACHE_DIR [PEER...]
 #
-# PEER is one of: basehttp hyper actix may_minihttp tiny_http (default: all).
-# basehttp is the workspace example `bench_hello` (target dir: $CARGO_TARGET_DIR
-# or the workspace's own). Each other peer is the standalone cargo project
-# bench/peers/<name>/, built with its own target dir CACHE_DIR/target/<name>, so
-# nothing lands in the repository but the peer's Cargo.lock.
+# PEER is one of: basehttp hyper actix may_minihttp tiny_http canned_epoll python
+# (default: all). basehttp is the workspace example `bench_hello` (target dir:
+# $CARGO_TARGET_DIR or the workspace's own). Each Rust peer is the standalone
+# cargo project bench/peers/<name>/, built with its own target dir
+# CACHE_DIR/target/<name>, so nothing lands in the repository but the peer's
+# Cargo.lock. python is bench/peers/python/hello.py: nothing to build, but a
+# launcher CACHE_DIR/python/peer-python is written that execs it with
+# python3.11 (or, failing that, python3), so it runs like the others as
+# `EXECUTABLE PORT` and keeps its process id.
 #
 # Prints one line per server on stdout: NAME<TAB>EXECUTABLE. Build output goes
 # to stderr. Exits non-zero if any build fails.
@@ -19,7 +23,7 @@ root=$(dirname "$bench")
 cache=${1:?usage: build.sh CACHE_DIR [PEER...]}
 shift
 peers=("$@")
-[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http)
+[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python)
 mkdir -p "$cache"
 
 # The workspace's target directory, as cargo itself resolves it.
@@ -35,12 +39,32 @@ for peer in "${peers[@]}"; do
             cargo build --release --example bench_hello --manifest-path "$root/Cargo.toml" >&2
             exe="$(workspace_target)/release/examples/bench_hello"
             ;;
-        hyper | actix | may_minihttp | tiny_http)
+        hyper | actix | may_minihttp | tiny_http | canned_epoll)
             echo "== building peer $peer in release" >&2
             manifest="$bench/peers/$peer/Cargo.toml"
             target="$cache/target/$peer"
             CARGO_TARGET_DIR=$target cargo build --release --manifest-path "$manifest" >&2
             exe="$target/release/peer-${peer//_/-}"
+            ;;
+        python)
+            python=$(command -v python3.11 || command -v python3) || {
+                echo "build.sh: no python3.11 or python3 for the python peer" >&2
+                exit 1
+            }
+            # The interpreter itself, not a wrapper such as a pyenv shim.
+            python=$("$python" -c 'import sys; print(sys.executable)')
+            version=$("$python" -c 'import platform; print(platform.python_version())')
+            case $version in
+                3.11.*) ;;
+                *) echo "build.sh: warning: the python peer runs on Python $version, not 3.11" >&2 ;;
+            esac
+            echo "== python peer: $python (Python $version), nothing to build" >&2
+            mkdir -p "$cache/python"
+            exe="$cache/python/peer-python"
+            printf '#!/bin/sh\n# Written by bench/lib/build.sh: the python peer, Python %s.\nexec %q %q "$@"\n' \
+                "$version" "$python" "$bench/peers/python/hello.py" > "$exe.new"
+            chmod +x "$exe.new"
+            mv "$exe.new" "$exe"
             ;;
         *)
             echo "build.sh: unknown peer '$peer'" >&2

@@ -2,7 +2,7 @@
 """Holds N idle keep-alive connections open on a server; prints one JSON object.
 
     idle_hold.py --pid PID --port PORT [--conns 1000] [--hold 3] [--batch 1]
-                 [--open-budget 15] [--tag KEY=VALUE]...
+                 [--open-budget 15] [--fresh 1] [--tag KEY=VALUE]...
 
 Opens the connections one after another (or --batch at a time): each sends
 one `GET /` and reads its whole response before the next one opens, so each
@@ -11,15 +11,21 @@ listen backlog never overflows. (Bursts are a different test: when 10 or 100
 new keep-alive connections each sent a request at once, tiny_http 0.12 often
 answered only 4 of them, one per handler thread, and no more.) It holds them
 for --hold seconds, sampling the server's thread count and RSS from
-/proc/PID/status every 0.1 s, and halfway through times one fresh request on
-a new connection (connect, send, whole response). At the end it checks how
+/proc/PID/status every 0.1 s, and times --fresh requests, each on a new
+connection (connect, send, whole response), spread evenly over the hold (one:
+halfway through); fresh_ms is the slowest of them. At the end it checks how
 many idle connections the server still keeps open, reads its peak RSS
 (VmHWM), and closes everything. Every loop and every socket wait is bounded.
+
+It raises its own RLIMIT_NOFILE soft limit (resource module) to what --conns
+needs, up to the hard limit; the server needs as many descriptors, which it
+inherits from bench/run.sh (`ulimit -n` raised to the hard limit there).
 """
 
 import argparse
 import json
 import os
+import resource
 import socket
 import sys
 import time
@@ -64,6 +70,19 @@ def read_response(sock):
     return int(head.split(b" ", 2)[1])
 
 
+def raise_fd_limit(wanted):
+    """Raises the soft RLIMIT_NOFILE to `wanted` (or the hard limit); returns the soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def fresh_request_ms(port):
     t0 = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT) as s:
@@ -80,10 +99,14 @@ def main():
     ap.add_argument("--hold", type=float, default=3.0, help="seconds to hold them open")
     ap.add_argument("--batch", type=int, default=1, help="connections opened before reading their answers")
     ap.add_argument("--open-budget", type=float, default=15.0, help="seconds allowed for opening them all")
+    ap.add_argument("--fresh", type=int, default=1, help="fresh requests timed during the hold")
     ap.add_argument("--tag", action="append", default=[], help="KEY=VALUE copied into the output")
     a = ap.parse_args()
 
     result = {"wanted": a.conns}
+    # The idle sockets, a fresh one, stdio and some slack.
+    limit = raise_fd_limit(a.conns + 64)
+    result["client_nofile"] = None if limit == resource.RLIM_INFINITY else limit
     before = status(a.pid)
     result["threads_before"] = before.get("Threads")
     result["rss_kb_before"] = before.get("VmRSS")
@@ -135,24 +158,34 @@ def main():
     if errors:
         result["open_errors"] = errors
 
-    threads_max, rss_max, fresh = 0, 0, None
+    threads_max, rss_max = 0, 0
+    fresh_at = [a.hold * (k + 1) / (a.fresh + 1) for k in range(max(0, a.fresh))]
+    fresh_ms, fresh_codes, fresh_errors = [], [], []
     hold_start = time.monotonic()
     deadline = hold_start + a.hold
-    for _ in range(int(a.hold * 10) + 10):  # 0.1 s steps; the deadline ends it
+    for _ in range(int(a.hold * 10) + 10 + len(fresh_at)):  # 0.1 s steps; the deadline ends it
         now = time.monotonic()
         if now >= deadline:
             break
         st = status(a.pid)
         threads_max = max(threads_max, st.get("Threads", 0))
         rss_max = max(rss_max, st.get("VmRSS", 0))
-        if fresh is None and now - hold_start >= a.hold / 2:
+        if fresh_at and now - hold_start >= fresh_at[0]:
+            fresh_at.pop(0)
             try:
                 ms, code = fresh_request_ms(a.port)
-                fresh = {"fresh_ms": round(ms, 3), "fresh_status": code}
+                fresh_ms.append(round(ms, 3))
+                fresh_codes.append(code)
             except (OSError, ValueError) as e:
-                fresh = {"fresh_ms": None, "fresh_error": type(e).__name__}
+                fresh_errors.append(type(e).__name__)
         time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
-    result.update(fresh or {"fresh_ms": None})
+    # The slowest fresh request; none if any of them failed.
+    result["fresh_ms"] = max(fresh_ms) if fresh_ms and not fresh_errors else None
+    result["fresh_ms_all"] = fresh_ms
+    if fresh_codes:
+        result["fresh_status"] = fresh_codes[0] if len(set(fresh_codes)) == 1 else fresh_codes
+    if fresh_errors:
+        result["fresh_error"] = ",".join(fresh_errors)
     end = status(a.pid)
     result["threads_max"] = max(threads_max, end.get("Threads", 0)) or None
     result["rss_kb_max"] = max(rss_max, end.get("VmRSS", 0)) or None

@@ -5,11 +5,14 @@
               --out RESULT.md [--meta KEY=VALUE]...
 
 RAW.jsonl holds one JSON object per (round, server, scenario), as printed by
-wrk_run.py and idle_hold.py. The summary tables give the median over rounds of
-each figure and its ratio to hyper's median in the same run. The result file
-adds the run's settings and load, the machine, the versions (rustc, wrk, the
-crates locked in each peer's Cargo.lock, basehttp's git commit), what each
-server wrote to stderr, and every raw number.
+wrk_run.py and idle_hold.py, plus a row for each scenario run.sh skipped. The
+summary tables give the median over rounds of each figure and its ratio to
+hyper's median in the same run; the CPU table also gives basehttp's ratio to
+the canned-epoll floor. A block of the issue's targets, each MET or NOT MET,
+closes the summary. The result file adds the run's settings and load, the
+machine, the versions (rustc, wrk, Python, the crates locked in each peer's
+Cargo.lock, basehttp's git commit), what each server wrote to stderr, and every
+raw number.
 """
 
 import argparse
@@ -22,21 +25,28 @@ import subprocess
 import sys
 from collections import OrderedDict, defaultdict
 
-ORDER = ["basehttp", "hyper", "actix", "may_minihttp", "tiny_http"]
+ORDER = ["basehttp", "hyper", "actix", "may_minihttp", "tiny_http", "python", "canned_epoll"]
 BASE = "hyper"
+FLOOR = "canned_epoll"
+OURS = "basehttp"
 LABEL = {
     "basehttp": "basehttp (bench_hello)",
     "hyper": "hyper 1 + tokio",
     "actix": "actix-web 4",
     "may_minihttp": "may_minihttp 0.1",
     "tiny_http": "tiny_http 0.12",
+    "python": "Python 3.11 http.server",
+    "canned_epoll": "canned epoll (floor, no HTTP)",
 }
+MIB = 1024  # kB per MiB
+TARGET_RSS_KB = 64 * MIB
 KEY_CRATES = {
     "hyper": ["hyper", "hyper-util", "http-body-util", "tokio"],
     "actix": ["actix-web", "actix-http", "actix-server", "actix-rt", "tokio"],
     "may_minihttp": ["may_minihttp", "may"],
     "tiny_http": ["tiny_http"],
-    "basehttp": ["basehttp", "rustix", "socket2", "httpdate"],
+    "basehttp": ["basehttp", "rustix", "socket2", "httpdate", "polling"],
+    "canned_epoll": ["mio", "libc"],
 }
 CLOSE_NOTE = {
     "closes+header": "closes, says `Connection: close`",
@@ -138,6 +148,134 @@ def mem_total():
     return "unknown"
 
 
+def collapse_tracebacks(lines):
+    """Python's socketserver reports a failed request with a dashed rule,
+    'Exception occurred ...', a traceback and a rule, and the reports of
+    concurrent threads interleave: the rules, 'Traceback' headers and frame
+    lines (indented) are left out, so what remains is one 'Exception occurred'
+    line and one exception line (such as 'BrokenPipeError: ...') per report."""
+    return [
+        ln for ln in lines
+        if not (ln.startswith("-" * 20) or ln.startswith("Traceback (most recent call last)") or ln[:1].isspace())
+    ]
+
+
+def exes_of(path):
+    """name -> executable, from build.sh's list."""
+    exes = {}
+    try:
+        for line in open(path):
+            name, _, exe = line.rstrip("\n").partition("\t")
+            exes[name] = exe
+    except OSError:
+        pass
+    return exes
+
+
+def verdict(ok):
+    return "NOT MEASURED" if ok is None else ("**MET**" if ok else "**NOT MET**")
+
+
+def targets_block(meta, peers, groups, med, close_how, rows):
+    """The issue's targets (issue 5, item 3) from the medians, each MET or NOT MET."""
+    out = [f"### Targets (issue 5): {OURS} against the floor and {BASE}, medians of this run", ""]
+    body = []
+
+    def ratios(key, scs, other):
+        got = []
+        for sc in scs:
+            ours, theirs = med(OURS, sc, key), med(other, sc, key)
+            got.append((sc, ours, theirs, ours / theirs if ours is not None and theirs else None))
+        return got
+
+    def judge(got, ok):
+        vals = [r for *_, r in got]
+        return None if not vals or any(v is None for v in vals) else all(ok(v) for v in vals)
+
+    keep = ["c16", "c64", "c256"]
+    got = ratios("cpu_us_per_req", keep, FLOOR)
+    body.append([
+        f"(a) server CPU µs per keep-alive request ≤ 1.05× the floor ({FLOOR})",
+        "; ".join(f"{sc} {fmt_num(o, 2)} / {fmt_num(t, 2)} = {fmt_num(r, 3)}×" for sc, o, t, r in got),
+        verdict(judge(got, lambda v: v <= 1.05)),
+    ])
+    got = ratios("rps", keep, BASE)
+    body.append([
+        f"(b) keep-alive requests/s ≥ 1.0× {BASE}",
+        "; ".join(f"{sc} {fmt_rps(o)} / {fmt_rps(t)} = {fmt_num(r, 3)}×" for sc, o, t, r in got),
+        verdict(judge(got, lambda v: v >= 1.0)),
+    ])
+    pipe = "pipe16"
+    got = ratios("rps", [pipe], BASE)
+    body.append([
+        f"(c) pipelined ×{meta.get('pipeline_depth', '16')} ({pipe}) ≥ 1.2× {BASE}",
+        "; ".join(f"{fmt_rps(o)} / {fmt_rps(t)} = {fmt_num(r, 3)}×" for sc, o, t, r in got),
+        verdict(judge(got, lambda v: v >= 1.2)),
+    ])
+    got = ratios("rps", ["close16"], BASE)
+    how = close_how(OURS, "close16")
+    note = {"closes": " (closes without `Connection: close`: wrk counts a read error per request)",
+            "keeps-open": " (ignores `Connection: close`)"}.get(how, "")
+    body.append([
+        f"(d) `Connection: close` (close16) ≥ 1.0× {BASE}",
+        "; ".join(f"{fmt_rps(o)} / {fmt_rps(t)} = {fmt_num(r, 3)}×" for sc, o, t, r in got) + note,
+        verdict(judge(got, lambda v: v >= 1.0)),
+    ])
+    got = ratios("p99_ms", ["c256"], BASE)
+    body.append([
+        f"(e) p99 latency at c256 ≤ {BASE}'s",
+        "; ".join(f"{fmt_ms(o)} vs {fmt_ms(t)} ({fmt_num(r, 2)}×)" for sc, o, t, r in got),
+        verdict(judge(got, lambda v: v <= 1.0)),
+    ])
+
+    def idle_line(sc, label, fresh_limit):
+        runs = groups.get((OURS, sc), [])
+        if not runs:
+            body.append([label, "not run" + (" (bench/run.sh --idle10k)" if fresh_limit else ""), verdict(None)])
+            return
+        n = int(sc[len("idle"):])
+        hwm = med(OURS, sc, "hwm_kb")
+        thr = med(OURS, sc, "threads_max")
+        before = med(OURS, sc, "threads_before")
+        opened = min(r.get("opened") or 0 for r in runs)
+        still = min(r.get("still_open") or 0 for r in runs)
+        # "Does not grow with idle connections": no more threads while they are held
+        # than the fresh process had before them (or, at 10k, than at 1000 idle).
+        ref = before
+        ref_text = f"{fmt_num(before, 0)} before they opened"
+        if fresh_limit and groups.get((OURS, "idle1000")):
+            ref = max(before or 0, med(OURS, "idle1000", "threads_max") or 0)
+            ref_text += f", {fmt_num(med(OURS, 'idle1000', 'threads_max'), 0)} at 1000 idle"
+        parts = [f"peak RSS {fmt_mb(hwm)}", f"threads {fmt_num(thr, 0)} ({ref_text})",
+                 f"{opened}/{n} opened, {still} still open (worst round)"]
+        checks = [hwm is not None and hwm <= TARGET_RSS_KB, thr is not None and ref is not None and thr <= ref,
+                  opened == n and still == n]
+        if fresh_limit:
+            all_fresh = [ms for r in runs for ms in (r.get("fresh_ms_all") or [])]
+            failed = sum(1 for r in runs if r.get("fresh_error"))
+            worst = max(all_fresh) if all_fresh else None
+            parts.insert(0, f"fresh request: slowest {fmt_ms(worst)} of {len(all_fresh)}"
+                         + (f", {failed} rounds with a failed one" if failed else ""))
+            checks.append(worst is not None and worst <= fresh_limit and not failed)
+        body.append([label, "; ".join(parts), verdict(all(checks))])
+
+    idle_line("idle1000", "(f) 1000 idle: peak RSS ≤ 64 MiB, threads do not grow, all stay open", None)
+    idle_line(meta.get("idle10k_scenario", "idle10000"),
+              "(g) 10,000 idle: a fresh request within 10 ms (slowest of all), RSS ≤ 64 MiB, "
+              "threads do not grow, all stay open", 10.0)
+    out += table(["target", "measured (ours / theirs = ratio)", "verdict"], body)
+    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
+    out += [
+        "",
+        "Not measured here: head parsing ≤ 1.5× httparse (`cargo bench --bench parser`). "
+        + (f"Other programs used a median {median(other):.0f} % (max {max(other):.0f} %) of a core "
+           "during the wrk runs: verdicts near a threshold are within the noise."
+           if other else ""),
+        "",
+    ]
+    return out
+
+
 def table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -165,12 +303,28 @@ def main():
     load_scen = [s for s in scen if scenario_kind(s) != "idle"]
     idle_scen = [s for s in scen if scenario_kind(s) == "idle"]
     groups = defaultdict(list)
+    skipped = {}
     for r in rows:
-        if not r.get("failed") and not r.get("died"):
+        if r.get("skipped"):
+            skipped[(r["peer"], r["scenario"])] = r["skipped"]
+        elif not r.get("failed") and not r.get("died"):
             groups[(r["peer"], r["scenario"])].append(r)
 
     def med(peer, sc, key):
         return median([r.get(key) for r in groups.get((peer, sc), [])])
+
+    def missing(peer, sc):
+        """The text of a cell without data: 'skipped' or '–'."""
+        return "skipped" if (peer, sc) in skipped and not groups.get((peer, sc)) else "–"
+
+    # Runs shorter than the run's standard (the slow peers'): marked ‡.
+    std_duration = meta.get("duration_s")
+
+    def short(peer, sc):
+        ds = {str(r.get("duration_s")) for r in groups.get((peer, sc), []) if r.get("duration_s") is not None}
+        return bool(ds) and std_duration is not None and ds != {std_duration}
+
+    short_peers = sorted({p for (p, sc) in groups if scenario_kind(sc) != "idle" and short(p, sc)})
 
     def close_how(peer, sc):
         hows = sorted({r.get("close_behaviour", "?") for r in groups.get((peer, sc), [])})
@@ -184,9 +338,14 @@ def main():
         cells = [LABEL.get(p, p)]
         for sc in load_scen:
             v = med(p, sc, "rps")
+            if v is None:
+                cells.append(missing(p, sc))
+                continue
             mark = ""
             if scenario_kind(sc) == "close" and close_how(p, sc) not in ("closes+header", ""):
                 mark = "*" if close_how(p, sc) == "keeps-open" else "†"
+            if short(p, sc):
+                mark += "‡"
             cells.append(fmt_rps(v) + mark + ratio(v, med(BASE, sc, "rps")))
         body.append(cells)
     summary += table(header, body)
@@ -195,8 +354,14 @@ def main():
         f"pipe: responses/s with {meta.get('pipeline_depth', '16')} requests per write. "
         "close: † = closes without a `Connection: close` header (wrk counts a read error per "
         "request), * = ignores the header (not a real close run). See \"Connection: close\" below.",
-        "",
     ]
+    if short_peers:
+        summary.append(
+            f"‡ = shorter runs for a slow peer ({', '.join(LABEL.get(p, p) for p in short_peers)}): "
+            f"{meta.get('slow_duration_s')} s measured after {meta.get('slow_warmup_s')} s of warm-up, "
+            f"against {std_duration} s after {meta.get('warmup_s')} s for the others."
+        )
+    summary += [""]
 
     summary += [f"### Server CPU per request, µs (median; ratio to {BASE}; lower is better)", ""]
     body = []
@@ -204,9 +369,28 @@ def main():
         cells = [LABEL.get(p, p)]
         for sc in load_scen:
             v = med(p, sc, "cpu_us_per_req")
-            cells.append(fmt_num(v, 2 if v is not None and v < 10 else 1) + ratio(v, med(BASE, sc, "cpu_us_per_req")))
+            if v is None:
+                cells.append(missing(p, sc))
+                continue
+            cells.append(
+                fmt_num(v, 2 if v < 10 else 1) + ("‡" if short(p, sc) else "") + ratio(v, med(BASE, sc, "cpu_us_per_req"))
+            )
         body.append(cells)
+    for other in (BASE, FLOOR):
+        if OURS in peers and other in peers:
+            cells = [f"**{OURS} ÷ {'floor' if other == FLOOR else other}**"]
+            for sc in load_scen:
+                ours, theirs = med(OURS, sc, "cpu_us_per_req"), med(other, sc, "cpu_us_per_req")
+                cells.append(f"{ours / theirs:.2f}×" if ours is not None and theirs else "–")
+            body.append(cells)
     summary += table(header, body)
+    if FLOOR in peers:
+        summary += [
+            "",
+            f"The floor ({FLOOR}, bench/peers/canned_epoll) reads, counts `\\r\\n\\r\\n` and writes canned answers on one epoll "
+            "thread: its CPU per request is what the kernel charges for the traffic. It ignores "
+            "`Connection: close`, so its close16 run is keep-alive.",
+        ]
     summary += [""]
 
     summary += ["### Latency p50 / p99 (median over rounds)", ""]
@@ -217,16 +401,26 @@ def main():
             if scenario_kind(sc) == "pipe":
                 cells.append("n/a")
                 continue
-            cells.append(f"{fmt_ms(med(p, sc, 'p50_ms'))} / {fmt_ms(med(p, sc, 'p99_ms'))}")
+            if not groups.get((p, sc)):
+                cells.append(missing(p, sc))
+                continue
+            mark = "‡" if short(p, sc) else ""
+            cells.append(f"{fmt_ms(med(p, sc, 'p50_ms'))} / {fmt_ms(med(p, sc, 'p99_ms'))}{mark}")
         body.append(cells)
     summary += table(header, body)
     summary += ["", "wrk times a pipelined batch, not a request: no latency for pipe.", ""]
 
     for sc in idle_scen:
         n = sc[len("idle") :]
-        summary += [f"### {n} idle keep-alive connections held open (median; ratio to {BASE})", ""]
+        in_table = [p for p in peers if groups.get((p, sc)) or (p, sc) in skipped]
+        only = f", {', '.join(in_table)} only" if len(in_table) < len(peers) else ""
+        vs = f"; ratio to {BASE}" if BASE in in_table else ""
+        summary += [f"### {n} idle keep-alive connections held open (median{only}{vs})", ""]
         body = []
-        for p in peers:
+        for p in in_table:
+            if not groups.get((p, sc)):
+                body.append([LABEL.get(p, p), f"{missing(p, sc)}: {skipped.get((p, sc), 'no data')}", "", "", "", ""])
+                continue
             hwm = med(p, sc, "hwm_kb")
             thr = med(p, sc, "threads_max")
             fresh = med(p, sc, "fresh_ms")
@@ -246,7 +440,16 @@ def main():
         summary += table(
             ["server", "peak RSS", "threads", "one fresh request", "opened", "still open at the end"], body
         )
+        fresh_counts = {len(r.get("fresh_ms_all") or []) for p in in_table for r in groups.get((p, sc), [])}
+        if max(fresh_counts, default=1) > 1:
+            summary += [
+                "",
+                f"one fresh request: the slowest of the {max(fresh_counts)} fresh requests timed in each "
+                "round, median over rounds.",
+            ]
         summary += [""]
+
+    summary += targets_block(meta, peers, groups, med, close_how, rows)
 
     # ---- everything else goes to the file only
     doc = [f"# Benchmark run {meta.get('started', '')} ({meta.get('mode', '')})", ""]
@@ -317,7 +520,7 @@ def main():
         lines = []
         try:
             for name in sorted(os.listdir(a.logs)):
-                if name.startswith(p + ".round"):
+                if name.startswith(p + ".round") or name.startswith(p + ".idle"):
                     with open(os.path.join(a.logs, name), errors="replace") as f:
                         lines += [ln.rstrip("\n") for ln in f if not ln.startswith("bench_hello listening")]
         except OSError:
@@ -326,12 +529,15 @@ def main():
         if not lines:
             doc.append(f"- {LABEL.get(p, p)}: nothing")
             continue
+        total = len(lines)
+        lines = collapse_tracebacks(lines)
         shapes = OrderedDict()
         for ln in lines:
             shape = re.sub(r"\d+", "N", ln)
             shapes.setdefault(shape, [ln, 0])
             shapes[shape][1] += 1
-        doc.append(f"- {LABEL.get(p, p)}: {len(lines)} lines over all rounds; distinct kinds (digits as N):")
+        left_out = f" (Python traceback rules and frames left out: {total - len(lines)} lines)" if total > len(lines) else ""
+        doc.append(f"- {LABEL.get(p, p)}: {total} lines over all rounds{left_out}; distinct kinds (digits as N):")
         for shape, (example, count) in list(shapes.items())[:8]:
             doc.append(f"  - {count}× `{example[:200]}`")
     doc += [""]
@@ -349,19 +555,25 @@ def main():
         f"- basehttp: git `{git}`" + (" with uncommitted changes in basehttp/ or basehttp-macros/" if dirty.strip() else ""),
     ]
     for p in peers:
+        if p == "python":
+            launcher = exes_of(a.servers).get(p, "")
+            interp = "unknown"
+            try:
+                for line in open(launcher):
+                    if line.startswith("exec "):
+                        interp = line.split()[1]
+            except OSError:
+                pass
+            version = run([interp, "-c", "import platform; print(platform.python_version())"])
+            doc.append(f"- {LABEL[p]}: CPython {version} (`{interp}`), bench/peers/python/hello.py")
+            continue
         lock = os.path.join(a.root, "Cargo.lock") if p == "basehttp" else os.path.join(
             a.root, "bench", "peers", p, "Cargo.lock"
         )
         versions = lock_versions(lock)
         crates = ", ".join(f"{c} {'/'.join(versions[c])}" for c in KEY_CRATES.get(p, []) if c in versions)
         doc.append(f"- {LABEL.get(p, p)}: {crates or 'no Cargo.lock'}")
-    exes = {}
-    try:
-        for line in open(a.servers):
-            name, _, path = line.rstrip("\n").partition("\t")
-            exes[name] = path
-    except OSError:
-        pass
+    exes = exes_of(a.servers)
     doc.append("- executables: " + ", ".join(f"{p} `{exes[p]}`" for p in peers if p in exes))
     doc += [""]
 
