@@ -71,10 +71,7 @@ fn failed_scenarios(strict: bool) -> Vec<u32> {
     println!("{text}");
     let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
     assert!(last.contains(" passed, "), "the suite did not finish: {last}");
-    text.lines()
-        .filter(|l| l.contains(" FAIL "))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect()
+    text.lines().filter(|l| l.contains(" FAIL ")).filter_map(|l| l.split_whitespace().next()?.parse().ok()).collect()
 }
 
 #[test]
