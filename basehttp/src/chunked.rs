@@ -82,100 +82,120 @@ impl ChunkedDecoder {
     ///
     /// Errors are `InvalidData`: a bad size, a size above `u64::MAX`, a bare
     /// LF or missing CRLF, a size line over [`MAX_CHUNK_LINE`] or a trailer
-    /// section over its bounds.
+    /// section over its bounds. An error found after body bytes were
+    /// produced is reported by the next call (which stops at the same byte),
+    /// so those bytes are delivered however the input was split.
     pub fn decode(&mut self, input: &[u8], out: &mut [u8]) -> io::Result<(usize, usize)> {
         let (mut i, mut o) = (0, 0);
         while i < input.len() {
-            let b = input[i];
-            match self.state {
-                State::Done => break,
-                State::Data(left) => {
-                    if o == out.len() {
+            // Once body bytes were produced, an error is deferred: the state
+            // before the failing byte is kept, so the next call fails alike.
+            let before = (o > 0).then(|| self.clone());
+            match self.step(input, out, i, o) {
+                Ok(Some(next)) => (i, o) = next,
+                Ok(None) => break,
+                Err(e) => match before {
+                    None => return Err(e),
+                    Some(before) => {
+                        *self = before;
                         break;
                     }
-                    let n = (left.min((input.len() - i) as u64) as usize).min(out.len() - o);
-                    out[o..o + n].copy_from_slice(&input[i..i + n]);
-                    i += n;
-                    o += n;
-                    self.state = if left == n as u64 { State::DataCr } else { State::Data(left - n as u64) };
-                    continue;
-                }
-                State::SizeStart => {
-                    let d = hex(b).ok_or_else(|| invalid("chunk size is not hexadecimal"))?;
-                    self.size = d;
-                    self.line_len = 1;
-                    self.state = State::Size;
-                }
-                State::Size | State::SizeSpace | State::Extension => {
-                    self.line_len += 1;
-                    if self.line_len > MAX_CHUNK_LINE {
-                        return Err(invalid("chunk-size line too long"));
-                    }
-                    self.state = match (self.state, b) {
-                        (_, b'\r') => State::SizeLf,
-                        (_, b'\n') => return Err(invalid("bare LF in chunk-size line")),
-                        (State::Extension, 0) => return Err(invalid("NUL in chunk extension")),
-                        (State::Extension, _) => State::Extension,
-                        (_, b';') => State::Extension,
-                        (_, b' ' | b'\t') => State::SizeSpace,
-                        (State::Size, _) => {
-                            let d = hex(b).ok_or_else(|| invalid("chunk size is not hexadecimal"))?;
-                            if self.size > u64::MAX >> 4 {
-                                return Err(invalid("chunk size overflows"));
-                            }
-                            self.size = self.size << 4 | d;
-                            State::Size
-                        }
-                        _ => return Err(invalid("junk after chunk size")),
-                    };
-                }
-                State::SizeLf => {
-                    if b != b'\n' {
-                        return Err(invalid("CR without LF after chunk size"));
-                    }
-                    self.state = if self.size == 0 { State::TrailerStart } else { State::Data(self.size) };
-                }
-                State::DataCr => {
-                    if b != b'\r' {
-                        return Err(invalid("chunk data not followed by CRLF"));
-                    }
-                    self.state = State::DataLf;
-                }
-                State::DataLf => {
-                    if b != b'\n' {
-                        return Err(invalid("chunk data not followed by CRLF"));
-                    }
-                    self.state = State::SizeStart;
-                }
-                State::TrailerStart | State::TrailerLine => {
-                    self.trailer_bytes += 1;
-                    if self.trailer_bytes > MAX_TRAILER_BYTES {
-                        return Err(invalid("trailer section too large"));
-                    }
-                    self.state = match (self.state, b) {
-                        (State::TrailerStart, b'\r') => State::FinalLf,
-                        (_, b'\r') => State::TrailerLf,
-                        (_, b'\n' | 0) => return Err(invalid("bare LF or NUL in trailer")),
-                        (State::TrailerStart, _) => {
-                            self.trailer_lines += 1;
-                            if self.trailer_lines > MAX_TRAILER_LINES {
-                                return Err(invalid("too many trailer lines"));
-                            }
-                            State::TrailerLine
-                        }
-                        _ => State::TrailerLine,
-                    };
-                }
-                State::TrailerLf | State::FinalLf => {
-                    if b != b'\n' {
-                        return Err(invalid("CR without LF in trailer section"));
-                    }
-                    self.state = if self.state == State::FinalLf { State::Done } else { State::TrailerStart };
-                }
+                },
             }
-            i += 1;
         }
         Ok((i, o))
+    }
+
+    /// One step of [`decode`](Self::decode) at `input[i]` with `o` bytes
+    /// produced: the new `(i, o)`, or `None` to stop. An error leaves
+    /// `input[i]` unconsumed.
+    fn step(&mut self, input: &[u8], out: &mut [u8], i: usize, o: usize) -> io::Result<Option<(usize, usize)>> {
+        let b = input[i];
+        match self.state {
+            State::Done => return Ok(None),
+            State::Data(left) => {
+                if o == out.len() {
+                    return Ok(None);
+                }
+                let n = (left.min((input.len() - i) as u64) as usize).min(out.len() - o);
+                out[o..o + n].copy_from_slice(&input[i..i + n]);
+                self.state = if left == n as u64 { State::DataCr } else { State::Data(left - n as u64) };
+                return Ok(Some((i + n, o + n)));
+            }
+            State::SizeStart => {
+                let d = hex(b).ok_or_else(|| invalid("chunk size is not hexadecimal"))?;
+                self.size = d;
+                self.line_len = 1;
+                self.state = State::Size;
+            }
+            State::Size | State::SizeSpace | State::Extension => {
+                self.line_len += 1;
+                if self.line_len > MAX_CHUNK_LINE {
+                    return Err(invalid("chunk-size line too long"));
+                }
+                self.state = match (self.state, b) {
+                    (_, b'\r') => State::SizeLf,
+                    (_, b'\n') => return Err(invalid("bare LF in chunk-size line")),
+                    (State::Extension, 0) => return Err(invalid("NUL in chunk extension")),
+                    (State::Extension, _) => State::Extension,
+                    (_, b';') => State::Extension,
+                    (_, b' ' | b'\t') => State::SizeSpace,
+                    (State::Size, _) => {
+                        let d = hex(b).ok_or_else(|| invalid("chunk size is not hexadecimal"))?;
+                        if self.size > u64::MAX >> 4 {
+                            return Err(invalid("chunk size overflows"));
+                        }
+                        self.size = self.size << 4 | d;
+                        State::Size
+                    }
+                    _ => return Err(invalid("junk after chunk size")),
+                };
+            }
+            State::SizeLf => {
+                if b != b'\n' {
+                    return Err(invalid("CR without LF after chunk size"));
+                }
+                self.state = if self.size == 0 { State::TrailerStart } else { State::Data(self.size) };
+            }
+            State::DataCr => {
+                if b != b'\r' {
+                    return Err(invalid("chunk data not followed by CRLF"));
+                }
+                self.state = State::DataLf;
+            }
+            State::DataLf => {
+                if b != b'\n' {
+                    return Err(invalid("chunk data not followed by CRLF"));
+                }
+                self.state = State::SizeStart;
+            }
+            State::TrailerStart | State::TrailerLine => {
+                self.trailer_bytes += 1;
+                if self.trailer_bytes > MAX_TRAILER_BYTES {
+                    return Err(invalid("trailer section too large"));
+                }
+                self.state = match (self.state, b) {
+                    (State::TrailerStart, b'\r') => State::FinalLf,
+                    (_, b'\r') => State::TrailerLf,
+                    (_, b'\n' | 0) => return Err(invalid("bare LF or NUL in trailer")),
+                    (State::TrailerStart, _) => {
+                        self.trailer_lines += 1;
+                        if self.trailer_lines > MAX_TRAILER_LINES {
+                            return Err(invalid("too many trailer lines"));
+                        }
+                        State::TrailerLine
+                    }
+                    _ => State::TrailerLine,
+                };
+            }
+            State::TrailerLf | State::FinalLf => {
+                if b != b'\n' {
+                    return Err(invalid("CR without LF in trailer section"));
+                }
+                self.state = if self.state == State::FinalLf { State::Done } else { State::TrailerStart };
+            }
+        }
+        Ok(Some((i + 1, o)))
     }
 }
 
