@@ -320,3 +320,37 @@ fn chunked_body_bytes_before_an_error_are_delivered_however_the_input_is_split()
         assert_eq!(pieces, whole, "pieces of {segment}");
     }
 }
+
+#[test]
+fn a_partly_read_chunked_body_ends_the_connection_however_it_was_split() {
+    // Found by cargo fuzz: the decoder used to go on consuming framing after
+    // `out` was full, so whether a body read only in part counted as
+    // complete (and the connection stayed open) depended on the read sizes.
+    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Profile, Request};
+    use std::io::{Read, Write};
+
+    struct ReadThree;
+    impl BaseHTTPRequestHandler for ReadThree {
+        const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
+        const PROFILE: Profile = Profile::Rfc9112;
+        fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
+            let mut body = Vec::new();
+            req.rfile().take(3).read_to_end(&mut body)?;
+            req.send_response(200)?;
+            req.send_header("Content-Length", body.len())?;
+            req.end_headers()?;
+            req.wfile().write_all(&body)?;
+            Ok(())
+        }
+    }
+    let input: &[u8] = b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    let serve = |segment: usize| {
+        let out = MemoryConnection::new(HandlerClass::of::<ReadThree>()).segment(segment).serve(&mut ReadThree, input);
+        String::from_utf8_lossy(&out).lines().filter(|l| !l.starts_with("Date: ")).collect::<Vec<_>>().join("\n")
+    };
+    let whole = serve(usize::MAX);
+    assert_eq!(whole.matches("HTTP/1.1 200 OK").count(), 1, "{whole}");
+    for segment in 1..input.len() {
+        assert_eq!(serve(segment), whole, "pieces of {segment}");
+    }
+}

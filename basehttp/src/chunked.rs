@@ -88,6 +88,13 @@ impl ChunkedDecoder {
     pub fn decode(&mut self, input: &[u8], out: &mut [u8]) -> io::Result<(usize, usize)> {
         let (mut i, mut o) = (0, 0);
         while i < input.len() {
+            // A full `out` ends the call even between chunks: framing after
+            // the bytes a reader asked for is consumed only when it asks for
+            // more, so how much of a body counts as read never depends on how
+            // the input happened to be split.
+            if !out.is_empty() && o == out.len() {
+                break;
+            }
             // Once body bytes were produced, an error is deferred: the state
             // before the failing byte is kept, so the next call fails alike.
             let before = (o > 0).then(|| self.clone());
