@@ -30,6 +30,11 @@ impl BaseHTTPRequestHandler for Hello {
         req.send_response(200)?;
         req.send_header("Content-Type", "text/plain")?;
         req.send_header("Content-Length", BODY.len())?;
+        if req.close_connection {
+            // RFC 9112 §9.6: say so when this response ends the connection
+            // (the client asked for `Connection: close`), as the peers do.
+            req.send_header("Connection", "close")?;
+        }
         req.end_headers()?;
         req.wfile().write_all(BODY)?;
         Ok(())
