@@ -30,9 +30,9 @@ impl BaseHTTPRequestHandler for Hello {
         req.send_response(200)?;
         req.send_header("Content-Type", "text/plain")?;
         req.send_header("Content-Length", BODY.len())?;
-        if req.close_connection {
-            // RFC 9112 §9.6: say so when this response ends the connection
-            // (the client asked for `Connection: close`), as the peers do.
+        if req.headers.get("Connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+            // RFC 9112 §9.6: confirm the close the client asked for, as the
+            // peers do.
             req.send_header("Connection", "close")?;
         }
         req.end_headers()?;
