@@ -112,6 +112,7 @@ def main():
     result["rss_kb_before"] = before.get("VmRSS")
 
     socks, failed, t0 = [], 0, time.monotonic()
+    first_idle = None  # when the first connection became idle
     errors = {}  # "connect TimeoutError" -> count
 
     def note(stage, e):
@@ -148,6 +149,8 @@ def main():
                 s.settimeout(remaining())
                 read_response(s)
                 socks.append(s)
+                if first_idle is None:
+                    first_idle = time.monotonic()
             except (OSError, ValueError) as e:
                 note("response", e)
                 failed += 1
@@ -191,6 +194,9 @@ def main():
     result["rss_kb_max"] = max(rss_max, end.get("VmRSS", 0)) or None
     result["hwm_kb"] = end.get("VmHWM")
 
+    # How long the oldest connection had been idle when their state was checked:
+    # a server with an idle (keep-alive) timeout shorter than this closes some.
+    result["oldest_idle_s"] = round(time.monotonic() - first_idle, 2) if first_idle else None
     alive = closed = 0
     for s in socks:
         s.setblocking(False)

@@ -246,8 +246,10 @@ def targets_block(meta, peers, groups, med, close_how, rows):
         if fresh_limit and groups.get((OURS, "idle1000")):
             ref = max(before or 0, med(OURS, "idle1000", "threads_max") or 0)
             ref_text += f", {fmt_num(med(OURS, 'idle1000', 'threads_max'), 0)} at 1000 idle"
+        oldest = max((r.get("oldest_idle_s") or 0 for r in runs), default=0)
         parts = [f"peak RSS {fmt_mb(hwm)}", f"threads {fmt_num(thr, 0)} ({ref_text})",
-                 f"{opened}/{n} opened, {still} still open (worst round)"]
+                 f"{opened}/{n} opened, {still} still open (worst round"
+                 + (f"; oldest connection idle {oldest:.1f} s at the check" if oldest else "") + ")"]
         checks = [hwm is not None and hwm <= TARGET_RSS_KB, thr is not None and ref is not None and thr <= ref,
                   opened == n and still == n]
         if fresh_limit:
@@ -427,6 +429,7 @@ def main():
             opened = med(p, sc, "opened")
             still = med(p, sc, "still_open")
             open_s = med(p, sc, "open_s")
+            oldest = med(p, sc, "oldest_idle_s")
             body.append(
                 [
                     LABEL.get(p, p),
@@ -434,7 +437,7 @@ def main():
                     fmt_num(thr, 0),
                     fmt_ms(fresh),
                     f"{fmt_num(opened, 0)} in {fmt_num(open_s, 2)} s",
-                    fmt_num(still, 0),
+                    fmt_num(still, 0) + (f" (oldest idle {oldest:.1f} s)" if oldest is not None else ""),
                 ]
             )
         summary += table(
