@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,8 +40,8 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     hay[at..].iter().position(|&b| b == needle).map(|i| at + i)
 }
 
-/// Waits until `stream` is ready for `flags` or `timeout` passes (`false`).
-pub(crate) fn wait_for(stream: &TcpStream, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
+/// Waits until `fd` is ready for `flags` or `timeout` passes (`false`).
+pub(crate) fn wait_for(fd: &impl AsFd, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -48,7 +49,7 @@ pub(crate) fn wait_for(stream: &TcpStream, flags: PollFlags, timeout: Option<Dur
             return Ok(false);
         }
         let spec = left.map(|l| Timespec { tv_sec: l.as_secs() as i64, tv_nsec: l.subsec_nanos() as _ });
-        let mut fds = [PollFd::new(stream, flags)];
+        let mut fds = [PollFd::new(fd, flags)];
         match rustix::event::poll(&mut fds, spec.as_ref()) {
             Ok(0) => continue,
             Ok(_) => return Ok(true),
@@ -186,9 +187,20 @@ impl Io {
     }
 
     /// Reads more bytes into the buffer, keeping the unconsumed ones, so that
-    /// at least `want` bytes fit. Returns how many arrived (0 at EOF).
+    /// at least `want` bytes fit; pending output is flushed first, since this
+    /// may wait. Returns how many arrived (0 at EOF).
     pub(crate) fn fill(&mut self, want: usize) -> io::Result<usize> {
         self.flush()?;
+        self.read_into_buffer(want, true)
+    }
+
+    /// One read into the buffer that never waits: `Err(WouldBlock)` when
+    /// nothing is there (a connection driven by the server's poller).
+    pub(crate) fn try_fill(&mut self) -> io::Result<usize> {
+        self.read_into_buffer(4096, false)
+    }
+
+    fn read_into_buffer(&mut self, want: usize, wait: bool) -> io::Result<usize> {
         if self.pos == self.end {
             self.pos = 0;
             self.end = 0;
@@ -204,13 +216,11 @@ impl Io {
         if self.buf.len() - self.end < want {
             self.buf.resize(self.end + want, 0);
         }
-        let n = {
-            let end = self.end;
-            let mut dst = std::mem::take(&mut self.buf);
-            let r = self.read_socket(&mut dst[end..]);
-            self.buf = dst;
-            r?
-        };
+        let end = self.end;
+        let mut dst = std::mem::take(&mut self.buf);
+        let read = self.read_stream(&mut dst[end..], wait);
+        self.buf = dst;
+        let n = read?;
         self.end += n;
         Ok(n)
     }
@@ -220,6 +230,11 @@ impl Io {
     /// non-blocking, so the same connection can also be parked in the
     /// server's poller between requests. A timeout is `ErrorKind::TimedOut`.
     pub(crate) fn read_socket(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        self.read_stream(dst, true)
+    }
+
+    /// One `read`; on `WouldBlock`, waits for input if `wait`, else returns it.
+    fn read_stream(&mut self, dst: &mut [u8], wait: bool) -> io::Result<usize> {
         if self.eof {
             return Ok(0);
         }
@@ -231,7 +246,7 @@ impl Io {
                 }
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
                     let mut timeout = self.per_read;
                     if let Some(deadline) = self.deadline {
                         let left = deadline.saturating_duration_since(Instant::now());
@@ -242,35 +257,6 @@ impl Io {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
                     }
                 }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// One read that never waits: `Err(WouldBlock)` when nothing is there.
-    pub(crate) fn try_fill(&mut self) -> io::Result<usize> {
-        if self.eof {
-            return Ok(0);
-        }
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-        }
-        if self.buf.len() - self.end < 4096 {
-            let want = self.end + READ_BUF.max(self.buf.len() / 2);
-            self.buf.resize(want, 0);
-        }
-        loop {
-            match self.stream.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(0);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         }

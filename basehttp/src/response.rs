@@ -79,7 +79,7 @@ impl Request {
     /// refused with an `InvalidInput` error and nothing is buffered (DEV-1).
     pub fn send_header(&mut self, keyword: &str, value: impl fmt::Display) -> io::Result<()> {
         let mark = self.head.len();
-        let result = self.buffer_header(keyword, value, mark);
+        let result = self.buffer_header(keyword, value);
         match &result {
             Ok(value_at) => {
                 if keyword.eq_ignore_ascii_case("connection") {
@@ -102,8 +102,9 @@ impl Request {
         }
     }
 
-    /// Appends the header line at `mark`; returns where its value starts.
-    fn buffer_header(&mut self, keyword: &str, value: impl fmt::Display, mark: usize) -> io::Result<usize> {
+    /// Appends the header line to the head; returns where its value starts.
+    /// On error the caller truncates what was appended.
+    fn buffer_header(&mut self, keyword: &str, value: impl fmt::Display) -> io::Result<usize> {
         if has_forbidden(keyword) {
             return Err(injection("header name", keyword));
         }
@@ -121,7 +122,6 @@ impl Request {
             self.head.truncate(value_at);
             encode_latin1(&text, &mut self.head)?;
         }
-        let _ = mark;
         self.head.extend_from_slice(b"\r\n");
         Ok(value_at)
     }

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::address::{host_name, ServerAddress};
 use crate::config::ServerConfig;
+use rustix::event::PollFlags;
+
 use crate::handler::{BaseHTTPRequestHandler, HandlerClass};
+use crate::io::wait_for;
 use crate::reactor::Reactor;
 use crate::shutdown::{Control, ShutdownHandle};
 
@@ -242,12 +245,10 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         self.listener.as_ref().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the server socket is closed"))
     }
 
+    /// The shared state for new connections, with the class's derived
+    /// values brought up to date after `class_mut` changes.
     fn shared(&mut self) -> Arc<Shared> {
-        if let Some(class) = Arc::get_mut(&mut self.shared).map(|s| &mut s.class) {
-            class.refresh();
-        } else {
-            Arc::make_mut(&mut self.shared).class.refresh();
-        }
+        Arc::make_mut(&mut self.shared).class.refresh();
         self.shared.clone()
     }
 
@@ -314,37 +315,12 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
     pub fn handle_request(&mut self) -> io::Result<bool> {
         let shared = self.shared();
         let listener = self.listener()?;
-        let accepted = match self.timeout {
-            None => listener.accept()?,
-            Some(timeout) => {
-                listener.set_nonblocking(true)?;
-                let deadline = Instant::now() + timeout;
-                let result = loop {
-                    match listener.accept() {
-                        Ok(conn) => break Ok(Some(conn)),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                            let left = deadline.saturating_duration_since(Instant::now());
-                            if left.is_zero() {
-                                break Ok(None);
-                            }
-                            thread::sleep(left.min(Duration::from_millis(2)));
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => break Err(e),
-                    }
-                };
-                listener.set_nonblocking(false)?;
-                match result? {
-                    Some(conn) => conn,
-                    None => {
-                        self.handle_timeout();
-                        return Ok(false);
-                    }
-                }
-            }
-        };
-        let (stream, peer) = accepted;
-        stream.set_nonblocking(false)?;
+        // Python waits in select() for at most `timeout`, then accepts.
+        if self.timeout.is_some() && !wait_for(listener, PollFlags::IN, self.timeout)? {
+            self.handle_timeout();
+            return Ok(false);
+        }
+        let (stream, peer) = listener.accept()?;
         serve_connection(stream, peer, shared, &*self.factory);
         Ok(true)
     }
