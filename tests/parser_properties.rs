@@ -5,7 +5,12 @@
 //! boundary) parses exactly as in one piece. Deterministic: a fixed-seed
 //! generator, bounded iterations; a failure prints the input.
 
-use basehttp::{encode_chunked, ChunkedDecoder, HeadParser, MemoryConnection};
+use std::io::{Read, Write};
+
+use basehttp::{
+    encode_chunked, BaseHTTPRequestHandler, ChunkedDecoder, HandlerClass, HandlerResult, HeadParser, MemoryConnection,
+    Profile, Request,
+};
 
 /// xorshift64*: small, deterministic, good enough to spread inputs.
 struct Rng(u64);
@@ -193,38 +198,47 @@ fn chunked_decoder_survives_arbitrary_bytes() {
     }
 }
 
+/// Reads at most `limit` bytes of the body, whatever its framing, and
+/// answers `200` with them.
+fn echo_body(req: &mut Request, limit: u64) -> HandlerResult {
+    let mut body = Vec::new();
+    req.rfile().take(limit).read_to_end(&mut body)?;
+    req.send_response(200)?;
+    req.send_header("Content-Length", body.len())?;
+    req.end_headers()?;
+    req.wfile().write_all(&body)?;
+    Ok(())
+}
+
+/// Serves `input` as one connection, whole and then in pieces of every size
+/// from 1 byte up; asserts that every answer is the whole one (`Date` lines
+/// aside) and returns it.
+fn served_alike<H: BaseHTTPRequestHandler>(handler: &mut H, input: &[u8]) -> String {
+    let serve = |handler: &mut H, segment: usize| {
+        let out = MemoryConnection::new(HandlerClass::of::<H>()).segment(segment).serve(handler, input);
+        String::from_utf8_lossy(&out).lines().filter(|l| !l.starts_with("Date: ")).collect::<Vec<_>>().join("\n")
+    };
+    let whole = serve(handler, usize::MAX);
+    for segment in 1..input.len() {
+        assert_eq!(serve(handler, segment), whole, "pieces of {segment}");
+    }
+    whole
+}
+
 #[test]
 fn whole_connections_in_pieces_answer_the_same() {
-    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Request};
-    use std::io::{Read, Write};
-
     /// Echoes the body it reads, whatever the framing.
     struct Echo;
     impl BaseHTTPRequestHandler for Echo {
         const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
         fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
-            let mut body = Vec::new();
-            req.rfile().read_to_end(&mut body)?;
-            req.send_response(200)?;
-            req.send_header("Content-Length", body.len())?;
-            req.end_headers()?;
-            req.wfile().write_all(&body)?;
-            Ok(())
+            echo_body(req, u64::MAX)
         }
     }
     let conversation: &[u8] = b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloPOST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
-    let strip_dates = |out: Vec<u8>| {
-        String::from_utf8_lossy(&out).lines().filter(|l| !l.starts_with("Date: ")).collect::<Vec<_>>().join("\n")
-    };
-    let whole = strip_dates(MemoryConnection::new(HandlerClass::of::<Echo>()).serve(&mut Echo, conversation));
+    let whole = served_alike(&mut Echo, conversation);
     assert_eq!(whole.matches("HTTP/1.1 200 OK").count(), 2, "{whole}");
     assert!(whole.contains("\nhello") && whole.contains("\nabc"), "{whole}");
-    for segment in 1..conversation.len() {
-        let pieces = strip_dates(
-            MemoryConnection::new(HandlerClass::of::<Echo>()).segment(segment).serve(&mut Echo, conversation),
-        );
-        assert_eq!(pieces, whole, "pieces of {segment}");
-    }
 }
 
 /// Found by `cargo fuzz run connection_strict` (fuzz/README.md): an explicit
@@ -234,7 +248,6 @@ fn whole_connections_in_pieces_answer_the_same() {
 /// with 505, as major versions from 2 up are.
 #[test]
 fn strict_profile_never_answers_an_explicit_http_0_x_version_in_0_9_mode() {
-    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Profile, Request};
     struct Strict;
     impl BaseHTTPRequestHandler for Strict {
         const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
@@ -291,34 +304,17 @@ fn chunked_body_bytes_before_an_error_are_delivered_however_the_input_is_split()
         }
     }
 
-    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Request};
-    use std::io::Read;
     /// Reads the first 3 bytes of the body and answers with them.
     struct ReadThree;
     impl BaseHTTPRequestHandler for ReadThree {
         const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
         fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
-            let mut body = Vec::new();
-            req.rfile().take(3).read_to_end(&mut body)?;
-            req.send_response(200)?;
-            req.send_header("Content-Length", body.len())?;
-            req.end_headers()?;
-            std::io::Write::write_all(&mut req.wfile(), &body)?;
-            Ok(())
+            echo_body(req, 3)
         }
     }
     let input = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZ";
-    let strip_dates = |out: Vec<u8>| {
-        String::from_utf8_lossy(&out).lines().filter(|l| !l.starts_with("Date: ")).collect::<Vec<_>>().join("\n")
-    };
-    let whole = strip_dates(MemoryConnection::new(HandlerClass::of::<ReadThree>()).serve(&mut ReadThree, input));
+    let whole = served_alike(&mut ReadThree, input);
     assert!(whole.starts_with("HTTP/1.1 200 OK") && whole.ends_with("\nabc"), "{whole}");
-    for segment in 1..input.len() {
-        let pieces = strip_dates(
-            MemoryConnection::new(HandlerClass::of::<ReadThree>()).segment(segment).serve(&mut ReadThree, input),
-        );
-        assert_eq!(pieces, whole, "pieces of {segment}");
-    }
 }
 
 #[test]
@@ -326,31 +322,15 @@ fn a_partly_read_chunked_body_ends_the_connection_however_it_was_split() {
     // Found by cargo fuzz: the decoder used to go on consuming framing after
     // `out` was full, so whether a body read only in part counted as
     // complete (and the connection stayed open) depended on the read sizes.
-    use basehttp::{BaseHTTPRequestHandler, HandlerClass, HandlerResult, Profile, Request};
-    use std::io::{Read, Write};
-
     struct ReadThree;
     impl BaseHTTPRequestHandler for ReadThree {
         const PROTOCOL_VERSION: &'static str = "HTTP/1.1";
         const PROFILE: Profile = Profile::Rfc9112;
         fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
-            let mut body = Vec::new();
-            req.rfile().take(3).read_to_end(&mut body)?;
-            req.send_response(200)?;
-            req.send_header("Content-Length", body.len())?;
-            req.end_headers()?;
-            req.wfile().write_all(&body)?;
-            Ok(())
+            echo_body(req, 3)
         }
     }
     let input: &[u8] = b"POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
-    let serve = |segment: usize| {
-        let out = MemoryConnection::new(HandlerClass::of::<ReadThree>()).segment(segment).serve(&mut ReadThree, input);
-        String::from_utf8_lossy(&out).lines().filter(|l| !l.starts_with("Date: ")).collect::<Vec<_>>().join("\n")
-    };
-    let whole = serve(usize::MAX);
+    let whole = served_alike(&mut ReadThree, input);
     assert_eq!(whole.matches("HTTP/1.1 200 OK").count(), 1, "{whole}");
-    for segment in 1..input.len() {
-        assert_eq!(serve(segment), whole, "pieces of {segment}");
-    }
 }
