@@ -9,9 +9,9 @@
 //! the requests that arrived on it, inline, then parks it again. Under load
 //! a worker goes from one ready connection to the next without sleeping, so
 //! no thread wake-up is paid per request, and idle connections cost no
-//! thread at all. A supervisor thread looks at the workers every few
+//! thread at all. A supervisor thread looks at the workers every 10
 //! milliseconds: when all of them are busy and none has finished anything
-//! for a few milliseconds (slow handlers), it starts another, up to
+//! for 20 ms (slow handlers), it starts another, up to
 //! `max_workers`, so a slow handler never holds up other connections while
 //! fast ones never pay for extra threads. It also closes parked connections
 //! whose idle or head deadline passed.
