@@ -237,3 +237,47 @@ fn address_string_and_log_date_time_string() {
     assert!(support::is_log_timestamp(ts), "{ts}");
     assert!(support::is_log_timestamp(&basehttp::log_date_time_string()));
 }
+
+#[test]
+fn a_client_that_hangs_up_mid_response_is_logged_at_debug_a_handler_error_at_error() {
+    use std::io::{Read, Write};
+    let _guard = logs::capture();
+    let server = serve_fn(|req| {
+        if req.path == "/fail" {
+            return Err("handler bug".into());
+        }
+        let chunk = vec![b'x'; 64 * 1024];
+        req.send_response(200)?;
+        req.send_header("Content-Length", 256 * chunk.len())?;
+        req.end_headers()?;
+        for _ in 0..256 {
+            req.wfile().write_all(&chunk)?;
+        }
+        Ok(())
+    });
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.write_all(b"GET /big HTTP/1.0\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    let mut first = [0u8; 4096];
+    assert!(s.read(&mut first).unwrap() > 0);
+    drop(s); // unread data: the kernel resets the connection
+    assert!(server.exchange(b"GET /fail HTTP/1.0\r\n\r\n").starts_with(b"HTTP/1.0 500 "));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut records = Vec::new();
+    while std::time::Instant::now() < deadline {
+        records.extend(logs::take_all());
+        if records.iter().any(|(_, l)| l.contains("Broken pipe") || l.contains("reset"))
+            && records.iter().any(|(_, l)| l.contains("handler bug"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let level_of = |needle: &dyn Fn(&str) -> bool| records.iter().find(|(_, l)| needle(l)).map(|(level, _)| *level);
+    assert_eq!(level_of(&|l| l.contains("handler bug")), Some(log::Level::Error), "{records:?}");
+    assert_eq!(
+        level_of(&|l| l.starts_with("error while handling") && (l.contains("Broken pipe") || l.contains("reset"))),
+        Some(log::Level::Debug),
+        "{records:?}"
+    );
+}

@@ -105,6 +105,13 @@ impl Request {
 
     /// [`path`](Self::path) as the bytes the client sent (its chars are
     /// ISO-8859-1), e.g. to percent-decode a file name.
+    ///
+    /// ```
+    /// let mut parser = basehttp::HeadParser::new();
+    /// assert!(parser.parse(b"GET /caf\xe9 HTTP/1.1\r\nHost: h\r\n\r\n"));
+    /// assert_eq!(parser.request().path, "/café");
+    /// assert_eq!(parser.request().path_bytes(), b"/caf\xe9");
+    /// ```
     pub fn path_bytes(&self) -> Vec<u8> {
         self.path.chars().map(|c| c as u32 as u8).collect()
     }
