@@ -47,25 +47,23 @@ pub(crate) fn open<H: BaseHTTPRequestHandler>(
 
 /// Serves the requests of a connection that the poller reported readable:
 /// every request whose head is complete in the buffer (pipelining
-/// included), then parks it again, without ever waiting for a request head
-/// on this thread.
-pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) -> Next {
+/// included), reading until the socket is empty, then parks it again,
+/// without ever waiting for a request head on this thread. After a
+/// `hangup` event it reads until `EAGAIN` or the end of input, since a
+/// short read then does not mean that nothing is left to see.
+pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request, hangup: bool) -> Next {
     req.io.acquire_buffers();
+    // The event says new bytes arrived.
+    req.io.maybe_more = true;
     loop {
         let strict = req.class().profile == crate::Profile::Rfc9112;
         if !req.io.eof && !head_ready(req.io.buffered(), strict) {
+            if !req.io.maybe_more && !hangup {
+                return park(req);
+            }
             match req.io.try_fill() {
                 Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if req.io.flush().is_err() {
-                        req.io.close(false);
-                        return Next::Close;
-                    }
-                    if !req.io.buffered().is_empty() && req.head_started.is_none() {
-                        req.head_started = Some(Instant::now());
-                    }
-                    return Next::Park;
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return park(req),
                 Err(_) => {
                     req.io.close(false);
                     return Next::Close;
@@ -77,11 +75,24 @@ pub(crate) fn drive<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Reques
             finish(req);
             return Next::Close;
         }
-        if req.io.buffered().is_empty() {
+        if req.io.buffered().is_empty() && !req.io.maybe_more && !hangup {
             // The response is flushed (B50); wait for the next request.
             return Next::Park;
         }
     }
+}
+
+/// Waits in the poller for the rest of a request head (or the next one),
+/// after sending the responses queued behind pipelined requests.
+fn park(req: &mut Request) -> Next {
+    if req.io.flush().is_err() {
+        req.io.close(false);
+        return Next::Close;
+    }
+    if !req.io.buffered().is_empty() && req.head_started.is_none() {
+        req.head_started = Some(Instant::now());
+    }
+    Next::Park
 }
 
 /// Whether `buf` holds a whole request head (or enough to answer it: a

@@ -146,6 +146,11 @@ pub(crate) struct Io {
     pub(crate) per_read: Option<Duration>,
     /// Whether the peer closed its side.
     pub(crate) eof: bool,
+    /// Whether the last read filled all the room it was given, so the
+    /// socket may hold more: a connection parked in the edge-triggered
+    /// poller must be read until this is false (a short read or `EAGAIN`
+    /// empties the socket; bytes arriving later raise a new event).
+    pub(crate) maybe_more: bool,
     /// Whether a read timed out (B7).
     pub(crate) timed_out: bool,
     pub(crate) body: Body,
@@ -169,6 +174,7 @@ impl Io {
             deadline: None,
             per_read: None,
             eof: false,
+            maybe_more: true,
             timed_out: false,
             body: Body::default(),
             discard_body: false,
@@ -242,10 +248,18 @@ impl Io {
             match self.stream.read(dst) {
                 Ok(0) => {
                     self.eof = true;
+                    self.maybe_more = false;
                     return Ok(0);
                 }
-                Ok(n) => return Ok(n),
+                Ok(n) => {
+                    self.maybe_more = n == dst.len();
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !wait => {
+                    self.maybe_more = false;
+                    return Err(e);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
                     let mut timeout = self.per_read;
                     if let Some(deadline) = self.deadline {

@@ -14,6 +14,7 @@ mod headers;
 mod io;
 mod logging;
 mod memory;
+mod poller;
 mod profile;
 mod pyrepr;
 mod reactor;

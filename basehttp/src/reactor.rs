@@ -1,131 +1,204 @@
-//! Where connections wait between requests: the kernel's poller (epoll)
-//! and a pool of worker threads that share it.
+//! Where connections wait between requests, and the threads that serve
+//! them: one poller (`poller.rs`) per core, each owned by a worker thread,
+//! and a supervisor that keeps a slow handler from holding up the rest.
 //!
-//! A connection holds a thread only while a request is in progress. Between
-//! requests it is parked: its state (handler value and `Request`, buffers
-//! returned to a pool) sits in a table and its socket is registered with
-//! epoll, one-shot. Every worker waits in `epoll_wait` on the same poller;
-//! the kernel wakes one of them per ready connection, and that worker serves
-//! the requests that arrived on it, inline, then parks it again. Under load
-//! a worker goes from one ready connection to the next without sleeping, so
-//! no thread wake-up is paid per request, and idle connections cost no
-//! thread at all. A supervisor thread looks at the workers every 10
-//! milliseconds: when all of them are busy and none has finished anything
-//! for 20 ms (slow handlers), it starts another, up to
-//! `max_workers`, so a slow handler never holds up other connections while
-//! fast ones never pay for extra threads. It also closes parked connections
-//! whose idle or head deadline passed.
+//! A worker waits in its poller's `epoll_wait`, accepts new connections when
+//! the listener is ready (handing them round-robin to the pollers), and
+//! serves each ready connection inline: every request whose head has
+//! arrived, pipelined ones included, then parks it again. Sockets are
+//! registered once, edge-triggered, so serving a keep-alive request costs a
+//! `read` and a `write` and a share of one `epoll_wait`: no re-arming, no
+//! hand-off to another thread, no wake-up per request. Idle connections cost
+//! no thread at all.
+//!
+//! A handler may block (a slow body, a slow `do_*` method). The supervisor
+//! looks at the pollers every 10 ms: when a poller's owner has been inside
+//! one connection for 20 ms or more, it hands the poller to another thread
+//! (a spare one, or a new one up to `max_workers`), which goes on serving
+//! the poller's other connections. The stuck thread finishes its request,
+//! parks its connection and becomes a spare; spares exit after 10 s
+//! without work. The supervisor also closes parked connections whose idle
+//! or head deadline passed, and resumes accepting after a pause (the
+//! connection cap was reached, or accept failed, e.g. out of descriptors).
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsFd, OwnedFd};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::event::epoll::{self, Event, EventData, EventFlags};
-use rustix::event::{eventfd, EventfdFlags, Timespec};
+use rustix::event::epoll::{Event, EventData, EventFlags};
+use rustix::event::Timespec;
 
 use crate::connection::{self, Next};
 use crate::handler::BaseHTTPRequestHandler;
-use crate::request::Request;
+use crate::poller::{Conn, Poller, Ready};
 use crate::server::Shared;
 
-/// The epoll data of the shutdown wake-up eventfd.
-const WAKE: u64 = u64::MAX;
-/// How often the supervisor looks at the workers.
+/// How often the supervisor looks at the pollers.
 const TICK: Duration = Duration::from_millis(10);
 /// How often it looks for expired parked connections (in ticks).
 const REAP_EVERY_TICKS: u32 = 20;
-/// When every worker is busy and none has finished anything for this long,
-/// they are probably all blocked in slow handlers: start another.
-const STALL: Duration = Duration::from_millis(20);
-/// A worker beyond the minimum exits after this long without work.
-const WORKER_IDLE: Duration = Duration::from_secs(10);
+/// A poller whose owner has served nothing for this many ticks while busy
+/// is handed to another thread.
+const STALL_TICKS: u32 = 2;
+/// A spare thread exits after this long without a poller to take over.
+const SPARE_IDLE: Duration = Duration::from_secs(10);
+/// The longest one `epoll_wait` lasts (shutdown also wakes it).
+const WAIT: Timespec = Timespec { tv_sec: 1, tv_nsec: 0 };
+/// Connections accepted per listener event before serving others.
+const ACCEPT_BATCH: usize = 64;
 
-/// A connection between requests.
-struct Conn<H> {
-    handler: H,
-    req: Request,
-    /// When it is closed if nothing (more) arrives.
-    deadline: Instant,
+/// Pollers waiting for a thread, and how many spare threads wait for one.
+#[derive(Default)]
+struct Handovers<H> {
+    queue: VecDeque<(Arc<Poller<H>>, u64)>,
+    spares: usize,
+}
+
+/// Whether accepting is paused, and until when.
+struct Accepting {
+    paused: bool,
+    resume_at: Instant,
+    backoff: Duration,
 }
 
 pub(crate) struct Reactor<H> {
-    epoll: OwnedFd,
-    wake: OwnedFd,
-    table: Mutex<HashMap<u64, Box<Conn<H>>>>,
-    next_id: AtomicU64,
+    pollers: Vec<Arc<Poller<H>>>,
+    listener: Arc<TcpListener>,
+    accepting: Mutex<Accepting>,
+    next_poller: AtomicUsize,
+    handovers: Mutex<Handovers<H>>,
+    handover_ready: Condvar,
+    tickets: AtomicU64,
     workers: AtomicUsize,
-    idle_workers: AtomicUsize,
-    /// Microseconds since `epoch` when a worker last picked up or finished
-    /// a connection.
-    last_progress: AtomicU64,
-    epoch: Instant,
     stopping: AtomicBool,
     shared: Arc<Shared>,
     factory: Arc<dyn Fn() -> H + Send + Sync>,
 }
 
-fn timespec(d: Duration) -> Timespec {
-    Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as _ }
-}
-
 impl<H: BaseHTTPRequestHandler> Reactor<H> {
-    /// Creates the poller and starts the minimum number of workers and the
-    /// supervisor.
-    pub(crate) fn start(shared: Arc<Shared>, factory: Arc<dyn Fn() -> H + Send + Sync>) -> io::Result<Arc<Self>> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        epoll::add(&epoll, &wake, EventData::new_u64(WAKE), EventFlags::IN)?;
+    /// Creates one poller per available core, each with its worker, and
+    /// the supervisor; the workers accept from `listener` (made
+    /// non-blocking) from now on.
+    pub(crate) fn start(
+        listener: Arc<TcpListener>,
+        shared: Arc<Shared>,
+        factory: Arc<dyn Fn() -> H + Send + Sync>,
+    ) -> io::Result<Arc<Self>> {
+        listener.set_nonblocking(true)?;
+        let cores = thread::available_parallelism().map_or(2, |n| n.get());
+        let count = cores.min(shared.config.max_workers.max(1));
+        let pollers = (0..count).map(|_| Poller::new().map(Arc::new)).collect::<io::Result<Vec<_>>>()?;
+        for poller in &pollers {
+            poller.watch_listener(&*listener)?;
+        }
         let reactor = Arc::new(Reactor {
-            epoll,
-            wake,
-            table: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(0),
+            pollers,
+            listener,
+            accepting: Mutex::new(Accepting {
+                paused: false,
+                resume_at: Instant::now(),
+                backoff: Duration::from_millis(5),
+            }),
+            next_poller: AtomicUsize::new(0),
+            handovers: Mutex::new(Handovers { queue: VecDeque::new(), spares: 0 }),
+            handover_ready: Condvar::new(),
+            tickets: AtomicU64::new(1),
             workers: AtomicUsize::new(0),
-            idle_workers: AtomicUsize::new(0),
-            last_progress: AtomicU64::new(0),
-            epoch: Instant::now(),
             stopping: AtomicBool::new(false),
             shared,
             factory,
         });
-        for _ in 0..reactor.min_workers() {
-            reactor.spawn_worker()?;
+        for poller in &reactor.pollers {
+            reactor.hand_over(poller);
         }
         let supervisor = reactor.clone();
         thread::Builder::new().name("basehttp-supervisor".into()).spawn(move || supervisor.supervise())?;
         Ok(reactor)
     }
 
-    fn min_workers(&self) -> usize {
-        thread::available_parallelism().map_or(2, |n| n.get()).min(self.shared.config.max_workers.max(1))
-    }
-
-    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+    /// Gives `poller` a new owner: a waiting spare thread, else a new one
+    /// (unless `max_workers` are running; the current owner then keeps it).
+    fn hand_over(self: &Arc<Self>, poller: &Arc<Poller<H>>) {
+        let mut handovers = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
+        if handovers.spares == 0 && self.workers.load(Ordering::SeqCst) >= self.shared.config.max_workers.max(1) {
+            return;
+        }
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+        poller.owner.store(ticket, Ordering::SeqCst);
+        handovers.queue.push_back((poller.clone(), ticket));
+        if handovers.spares > 0 {
+            self.handover_ready.notify_one();
+            return;
+        }
+        drop(handovers);
         self.workers.fetch_add(1, Ordering::SeqCst);
         let me = self.clone();
-        let spawned = thread::Builder::new().name("basehttp-worker".into()).spawn(move || me.worker_loop());
-        if spawned.is_err() {
+        if thread::Builder::new().name("basehttp-worker".into()).spawn(move || me.work()).is_err() {
             self.workers.fetch_sub(1, Ordering::SeqCst);
         }
-        spawned.map(drop)
     }
 
-    /// Takes a freshly accepted connection: it waits in the poller for its
-    /// first request like any other.
-    pub(crate) fn admit(&self, stream: TcpStream, peer: SocketAddr) {
-        let Some((handler, req)) = connection::open(stream, peer, &self.shared, &*self.factory) else { return };
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Box::new(Conn { handler, req, deadline: Instant::now() });
-        self.park(id, conn, true);
+    /// A worker thread: serves the poller it is handed until another
+    /// thread takes it over, then waits as a spare for the next one.
+    fn work(self: Arc<Self>) {
+        let mut events = [Event { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 256];
+        while let Some((poller, ticket)) = self.next_handover() {
+            self.serve(&poller, ticket, &mut events);
+        }
+        self.workers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Registers a connection with the poller until its next bytes arrive.
-    fn park(&self, id: u64, mut conn: Box<Conn<H>>, new: bool) {
+    fn next_handover(&self) -> Option<(Arc<Poller<H>>, u64)> {
+        let mut handovers = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
+        let deadline = Instant::now() + SPARE_IDLE;
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(next) = handovers.queue.pop_front() {
+                return Some(next);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            handovers.spares += 1;
+            handovers = self.handover_ready.wait_timeout(handovers, left).unwrap_or_else(|e| e.into_inner()).0;
+            handovers.spares -= 1;
+        }
+    }
+
+    /// Serves `poller` while this thread owns it.
+    fn serve(self: &Arc<Self>, poller: &Arc<Poller<H>>, ticket: u64, events: &mut [Event]) {
+        while poller.owner.load(Ordering::SeqCst) == ticket && !self.stopping.load(Ordering::SeqCst) {
+            match poller.next(events, &WAIT) {
+                Ready::Conn(token, mut conn, hangup) => {
+                    poller.busy.store(true, Ordering::Relaxed);
+                    let next = connection::drive(&mut conn.handler, &mut conn.req, hangup);
+                    poller.progress();
+                    if poller.owner.load(Ordering::Relaxed) == ticket {
+                        poller.busy.store(false, Ordering::Relaxed);
+                    }
+                    match next {
+                        Next::Park => self.park(poller, token, conn),
+                        Next::Close => {
+                            poller.vacate(token);
+                            drop(conn);
+                        }
+                    }
+                }
+                Ready::Listener => self.accept(),
+                Ready::Nothing => {}
+            }
+        }
+    }
+
+    /// Parks a served connection until its next bytes arrive.
+    fn park(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>) {
         let config = &self.shared.config;
         conn.deadline = match conn.req.head_started {
             Some(start) => start + config.header_timeout,
@@ -133,92 +206,108 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             None => Instant::now() + config.keep_alive_timeout,
         };
         conn.req.io.release_buffers();
-        let Some(stream) = conn.req.io.stream.tcp().cloned() else { return };
-        self.table.lock().unwrap_or_else(|e| e.into_inner()).insert(id, conn);
-        let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT;
-        let registered = if new {
-            epoll::add(&self.epoll, stream.as_fd(), EventData::new_u64(id), flags)
-        } else {
-            epoll::modify(&self.epoll, stream.as_fd(), EventData::new_u64(id), flags)
-        };
-        if registered.is_err() {
-            // Cannot wait for it: close it (dropping it closes the socket).
-            let conn = self.table.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-            drop(conn);
-        }
+        poller.put_back(token, conn);
         if self.stopping.load(Ordering::SeqCst) {
-            self.close_parked();
+            drop(poller.evict(|_| false));
         }
     }
 
-    fn worker_loop(self: Arc<Self>) {
-        let mut events = [Event { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 1];
-        let mut last_work = Instant::now();
-        loop {
-            self.idle_workers.fetch_add(1, Ordering::SeqCst);
-            let waited = epoll::wait(&self.epoll, &mut events, Some(&timespec(Duration::from_secs(1))));
-            self.idle_workers.fetch_sub(1, Ordering::SeqCst);
-            if self.stopping.load(Ordering::SeqCst) {
-                break;
+    /// Accepts what the listener has (up to a batch), handing the
+    /// connections round-robin to the pollers. Pauses accepting at the
+    /// connection cap and after an accept error (with a back-off).
+    fn accept(&self) {
+        let control = &self.shared.control;
+        for _ in 0..ACCEPT_BATCH {
+            if control.is_shutting_down() || self.stopping.load(Ordering::SeqCst) {
+                return;
             }
-            let n = match waited {
-                Ok(n) => n,
-                Err(rustix::io::Errno::INTR) => 0,
-                Err(e) => {
-                    log::error!(target: crate::logging::LOG_TARGET, "epoll_wait failed: {e}");
-                    thread::sleep(Duration::from_millis(10));
-                    0
+            if control.active_count() >= self.shared.config.max_connections.max(1) {
+                self.pause_accepting(false);
+                return;
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    let Some((handler, req)) = connection::open(stream, peer, &self.shared, &*self.factory) else {
+                        continue;
+                    };
+                    let conn =
+                        Box::new(Conn { handler, req, deadline: Instant::now() + self.shared.config.header_timeout });
+                    let next = self.next_poller.fetch_add(1, Ordering::Relaxed) % self.pollers.len();
+                    if let Err(e) = self.pollers[next].register(conn) {
+                        log::error!(target: crate::logging::LOG_TARGET, "cannot watch a connection: {e}");
+                    }
+                    self.accepting.lock().unwrap_or_else(|e| e.into_inner()).backoff = Duration::from_millis(5);
                 }
-            };
-            if n == 0 {
-                if last_work.elapsed() > WORKER_IDLE && self.retire() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e) => {
+                    // EMFILE and friends: wait for descriptors to free up.
+                    let backoff = self.pause_accepting(true);
+                    log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
                     return;
                 }
-                continue;
             }
-            let id = events[0].data.u64();
-            if id == WAKE {
-                continue;
-            }
-            last_work = Instant::now();
-            self.progress();
-            let conn = self.table.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-            if let Some(mut conn) = conn {
-                match connection::drive(&mut conn.handler, &mut conn.req) {
-                    Next::Park => self.park(id, conn, false),
-                    Next::Close => drop(conn),
-                }
-            }
-            self.progress();
         }
-        self.workers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Lets an idle worker exit if more than the minimum are running.
-    fn retire(&self) -> bool {
-        let min = self.min_workers();
-        self.workers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| (w > min).then(|| w - 1)).is_ok()
+    /// Stops watching the listener until the supervisor resumes it: at the
+    /// next tick below the connection cap, or (`after_error`) once the
+    /// doubling back-off has passed. Returns the back-off.
+    fn pause_accepting(&self, after_error: bool) -> Duration {
+        let mut accepting = self.accepting.lock().unwrap_or_else(|e| e.into_inner());
+        let backoff = accepting.backoff;
+        accepting.resume_at = Instant::now();
+        if after_error {
+            accepting.resume_at += backoff;
+            accepting.backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+        if !accepting.paused {
+            accepting.paused = true;
+            for poller in &self.pollers {
+                poller.unwatch_listener(&*self.listener);
+            }
+        }
+        backoff
     }
 
-    fn progress(&self) {
-        self.last_progress.store(self.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
+    fn resume_accepting(&self) {
+        let mut accepting = self.accepting.lock().unwrap_or_else(|e| e.into_inner());
+        if !accepting.paused
+            || Instant::now() < accepting.resume_at
+            || self.shared.control.active_count() >= self.shared.config.max_connections.max(1)
+        {
+            return;
+        }
+        accepting.paused = false;
+        for poller in &self.pollers {
+            if let Err(e) = poller.watch_listener(&*self.listener) {
+                log::error!(target: crate::logging::LOG_TARGET, "cannot watch the listener: {e}");
+            }
+        }
     }
 
-    /// Every tick: starts a worker when all of them are stuck in handlers
-    /// (so a slow handler never holds up other connections, while fast ones
-    /// never pay for extra threads); every few ticks, reaps.
+    /// Every tick: hands stuck pollers to other threads and resumes
+    /// accepting after a pause; every few ticks, reaps.
     fn supervise(self: Arc<Self>) {
+        let mut seen: Vec<(u64, u32)> = vec![(0, 0); self.pollers.len()];
         let mut ticks = 0u32;
         while !self.stopping.load(Ordering::SeqCst) {
             thread::sleep(TICK);
-            let since = self.epoch.elapsed().as_micros() as u64 - self.last_progress.load(Ordering::Relaxed);
-            if self.idle_workers.load(Ordering::SeqCst) == 0
-                && Duration::from_micros(since) >= STALL
-                && self.workers.load(Ordering::SeqCst) < self.shared.config.max_workers
-            {
-                let _ = self.spawn_worker();
-                self.progress();
+            for (poller, (served, stalled)) in self.pollers.iter().zip(&mut seen) {
+                let now_served = poller.served.load(Ordering::Relaxed);
+                if poller.busy.load(Ordering::Relaxed) && now_served == *served {
+                    *stalled += 1;
+                } else {
+                    *stalled = 0;
+                }
+                *served = now_served;
+                if *stalled >= STALL_TICKS {
+                    *stalled = 0;
+                    poller.busy.store(false, Ordering::Relaxed);
+                    self.hand_over(poller);
+                }
             }
+            self.resume_accepting();
             ticks += 1;
             if ticks % REAP_EVERY_TICKS == 0 {
                 self.reap();
@@ -230,32 +319,27 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
     /// were idle, with 408 when a request head was incomplete.
     fn reap(&self) {
         let now = Instant::now();
-        let expired: Vec<Box<Conn<H>>> = {
-            let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-            let ids: Vec<u64> = table.iter().filter(|(_, c)| c.deadline <= now).map(|(id, _)| *id).collect();
-            ids.iter().filter_map(|id| table.remove(id)).collect()
-        };
-        for mut conn in expired {
-            connection::expire(&mut conn.req);
+        for poller in &self.pollers {
+            for mut conn in poller.evict(|c| c.deadline > now) {
+                connection::expire(&mut conn.req);
+            }
         }
-    }
-
-    /// Closes every parked connection (shutdown).
-    pub(crate) fn close_parked(&self) {
-        let parked: Vec<Box<Conn<H>>> =
-            self.table.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, c)| c).collect();
-        drop(parked);
     }
 
     /// Stops the workers and the supervisor; parked connections are closed,
     /// requests in flight finish.
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
-        self.close_parked();
+        for poller in &self.pollers {
+            poller.unwatch_listener(&*self.listener);
+            poller.wake();
+            drop(poller.evict(|_| false));
+        }
+        let _guard = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
+        self.handover_ready.notify_all();
     }
 
-    /// Workers running now (for tests and the benchmark's thread count).
+    /// Worker threads running now (for tests and the benchmark's thread count).
     #[allow(dead_code)]
     pub(crate) fn worker_count(&self) -> usize {
         self.workers.load(Ordering::SeqCst)

@@ -5,10 +5,9 @@
 
 use std::any::Any;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::address::{host_name, ServerAddress};
@@ -73,7 +72,7 @@ impl Shared {
     pub(crate) fn detached(class: HandlerClass) -> Arc<Shared> {
         let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         let control = Arc::new(Control::default());
-        let shutdown = ShutdownHandle { control: control.clone(), wake: address, grace: Duration::ZERO };
+        let shutdown = ShutdownHandle { control: control.clone(), grace: Duration::ZERO };
         let info = ServerInfo {
             server_name: "localhost".to_owned(),
             server_port: 0,
@@ -111,7 +110,7 @@ type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
 /// httpd.serve_forever().unwrap();
 /// ```
 pub struct HTTPServer<H> {
-    listener: Option<TcpListener>,
+    listener: Option<Arc<TcpListener>>,
     shared: Arc<Shared>,
     factory: Factory<H>,
     handle_timeout: Option<Box<dyn FnMut() + Send>>,
@@ -151,21 +150,12 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         let listener: TcpListener = socket.into();
         let local = listener.local_addr()?;
         let server_name = if host.is_empty() || local.ip().is_unspecified() { host_name() } else { host };
-        let wake_ip = match local.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
         let control = Arc::new(Control::default());
-        let shutdown = ShutdownHandle {
-            control: control.clone(),
-            wake: SocketAddr::new(wake_ip, local.port()),
-            grace: config.shutdown_grace,
-        };
+        let shutdown = ShutdownHandle { control: control.clone(), grace: config.shutdown_grace };
         let info = ServerInfo { server_name, server_port: local.port(), server_address: local, state: None, shutdown };
         let shared = Arc::new(Shared { info, class: HandlerClass::of::<H>(), config, control });
         Ok(HTTPServer {
-            listener: Some(listener),
+            listener: Some(Arc::new(listener)),
             shared,
             factory: Arc::new(factory),
             handle_timeout: None,
@@ -241,7 +231,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         self.shared.info.shutdown.clone()
     }
 
-    fn listener(&self) -> io::Result<&TcpListener> {
+    fn listener(&self) -> io::Result<&Arc<TcpListener>> {
         self.listener.as_ref().ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "the server socket is closed"))
     }
 
@@ -252,21 +242,22 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         self.shared.clone()
     }
 
-    /// `serve_forever()`: accepts connections until a shutdown is
-    /// requested, serving each on its own thread, at most
-    /// `max_connections` at once. Accept errors (such as running out of
-    /// file descriptors) are logged and retried with a back-off; they never
-    /// end the loop. After a shutdown it waits up to `shutdown_grace` for
-    /// connections in flight, closes what is left and returns.
+    /// `serve_forever()`: serves connections until a shutdown is
+    /// requested, concurrently on the reactor's threads, at most
+    /// `max_connections` at once (the rest wait in the listen backlog).
+    /// Accept errors (such as running out of file descriptors) are logged
+    /// and retried with a back-off; they never end the loop. After a
+    /// shutdown it waits up to `shutdown_grace` for connections in flight,
+    /// closes what is left and returns.
     pub fn serve_forever(&mut self) -> io::Result<()> {
         let shared = self.shared();
         let control = shared.control.clone();
-        // A shutdown requested before this call is honoured (the loop below
-        // returns at once); the flag is cleared on the way out, as Python
-        // clears its shutdown request at the end of serve_forever.
-        let reactor = Reactor::start(shared.clone(), self.factory.clone())?;
+        // A shutdown requested before this call is honoured (it returns at
+        // once); the flag is cleared on the way out, as Python clears its
+        // shutdown request at the end of serve_forever.
+        let reactor = Reactor::start(self.listener()?.clone(), shared.clone(), self.factory.clone())?;
         control.set_serving(true);
-        let result = self.accept_loop(&shared, &reactor);
+        control.wait_shutdown();
         reactor.stop();
         let grace = Instant::now() + shared.config.shutdown_grace;
         control.close_connections(false);
@@ -276,36 +267,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         }
         control.shutting_down.store(false, Ordering::SeqCst);
         control.set_serving(false);
-        result
-    }
-
-    fn accept_loop(&self, shared: &Arc<Shared>, reactor: &Reactor<H>) -> io::Result<()> {
-        let listener = self.listener()?;
-        let control = &shared.control;
-        let mut backoff = Duration::from_millis(5);
-        loop {
-            control.wait_below(shared.config.max_connections.max(1));
-            if control.is_shutting_down() {
-                return Ok(());
-            }
-            let (stream, peer) = match listener.accept() {
-                Ok(conn) => conn,
-                Err(_) if control.is_shutting_down() => return Ok(()),
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => continue,
-                Err(e) => {
-                    // EMFILE and friends: log, wait for descriptors to free up.
-                    log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
-                    thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    continue;
-                }
-            };
-            backoff = Duration::from_millis(5);
-            if control.is_shutting_down() {
-                return Ok(());
-            }
-            reactor.admit(stream, peer);
-        }
+        Ok(())
     }
 
     /// `handle_request()`: waits for one connection (at most
@@ -316,11 +278,17 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         let shared = self.shared();
         let listener = self.listener()?;
         // Python waits in select() for at most `timeout`, then accepts.
-        if self.timeout.is_some() && !wait_for(listener, PollFlags::IN, self.timeout)? {
-            self.handle_timeout();
-            return Ok(false);
-        }
-        let (stream, peer) = listener.accept()?;
+        // The socket is non-blocking once serve_forever has run.
+        let (stream, peer) = loop {
+            if !wait_for(&**listener, PollFlags::IN, self.timeout)? {
+                self.handle_timeout();
+                return Ok(false);
+            }
+            match listener.accept() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                accepted => break accepted?,
+            }
+        };
         serve_connection(stream, peer, shared, &*self.factory);
         Ok(true)
     }

@@ -3,7 +3,7 @@
 //! connections, the count of active ones).
 
 use std::collections::HashMap;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +19,10 @@ pub(crate) struct ConnSlot {
 #[derive(Default)]
 pub(crate) struct Control {
     pub(crate) shutting_down: AtomicBool,
+    /// Paired with `requested` to wake `serve_forever` when a shutdown is
+    /// requested.
+    pub(crate) requested_lock: Mutex<()>,
+    pub(crate) requested: Condvar,
     pub(crate) serving: Mutex<bool>,
     pub(crate) serving_changed: Condvar,
     pub(crate) active: Mutex<usize>,
@@ -67,16 +71,23 @@ impl Control {
         self.active_changed.notify_all();
     }
 
-    /// Waits until fewer than `max` connections are active (or shutdown).
-    pub(crate) fn wait_below(&self, max: usize) {
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        while *active >= max && !self.is_shutting_down() {
-            active = self
-                .active_changed
-                .wait_timeout(active, Duration::from_millis(100))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+    /// Connections open now.
+    pub(crate) fn active_count(&self) -> usize {
+        *self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Blocks until a shutdown is requested.
+    pub(crate) fn wait_shutdown(&self) {
+        let mut guard = self.requested_lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !self.is_shutting_down() {
+            guard = self.requested.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    fn request_shutdown(&self) {
+        let _guard = self.requested_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.requested.notify_all();
     }
 
     /// Waits until no connection is active or `deadline` passes.
@@ -116,7 +127,6 @@ impl Drop for SlotGuard {
 #[derive(Clone)]
 pub struct ShutdownHandle {
     pub(crate) control: Arc<Control>,
-    pub(crate) wake: SocketAddr,
     pub(crate) grace: Duration,
 }
 
@@ -142,10 +152,8 @@ impl ShutdownHandle {
     /// Asks the server to stop and returns at once: no new connections,
     /// idle keep-alive connections closed, requests in flight finish.
     pub fn request_shutdown(&self) {
-        self.control.shutting_down.store(true, Ordering::SeqCst);
+        self.control.request_shutdown();
         self.control.close_connections(false);
-        // Wake the accept loop, blocked in accept(2).
-        let _ = TcpStream::connect_timeout(&self.wake, Duration::from_millis(500));
     }
 
     /// Whether a shutdown was requested.
