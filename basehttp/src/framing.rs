@@ -4,7 +4,7 @@
 
 use crate::body::BodyKind;
 use crate::chunked::ChunkedDecoder;
-use crate::headers::HTTPMessage;
+use crate::headers::{HTTPMessage, Known};
 
 /// The framing of a request that passed DEV-6.
 pub(crate) struct Framing {
@@ -18,8 +18,8 @@ pub(crate) struct Framing {
 /// DEV-6: the framing of a request with a version word, or the
 /// `(status, message)` that `send_error` must answer (then close).
 pub(crate) fn check(headers: &HTTPMessage, request_version: &str) -> Result<Framing, (u16, &'static str)> {
-    let has_te = headers.contains("Transfer-Encoding");
-    let has_cl = headers.contains("Content-Length");
+    let has_te = headers.known_count(Known::TransferEncoding) > 0;
+    let has_cl = headers.known_count(Known::ContentLength) > 0;
     if has_te && has_cl {
         return Err((400, "Content-Length with Transfer-Encoding"));
     }
@@ -28,7 +28,7 @@ pub(crate) fn check(headers: &HTTPMessage, request_version: &str) -> Result<Fram
             return Err((400, "Transfer-Encoding in HTTP/1.0 request"));
         }
         // RFC 9110 §5.3: repeated fields are one comma-separated list.
-        let mut codings = headers.get_all("Transfer-Encoding").flat_map(|v| v.split(',')).map(trim_ows);
+        let mut codings = headers.known_all(Known::TransferEncoding).flat_map(|v| v.split(',')).map(trim_ows);
         let (first, second) = (codings.next(), codings.next());
         let last = codings.last().or(second).or(first);
         let is_chunked = |c: Option<&str>| c.is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
@@ -44,7 +44,7 @@ pub(crate) fn check(headers: &HTTPMessage, request_version: &str) -> Result<Fram
         let mut length = None;
         let mut fields = 0;
         let mut plain = true;
-        for value in headers.get_all("Content-Length") {
+        for value in headers.known_all(Known::ContentLength) {
             fields += 1;
             plain &= !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
             for element in value.split(',').map(trim_ows) {

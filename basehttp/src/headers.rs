@@ -19,12 +19,15 @@ use std::fmt;
 /// assert_eq!(h.get_all("Accept").collect::<Vec<_>>(), ["text/html", "text/plain"]);
 /// assert!(h.contains("accept") && !h.contains("Host"));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct HTTPMessage {
-    /// Every name and value, back to back: one allocation for the whole
-    /// section, reused from request to request on a connection.
+    /// Every name and value: one allocation for the whole section, reused
+    /// from request to request on a connection. Parsed fields may keep the
+    /// bytes between them (`: `, line endings); only the spans count.
     text: String,
     fields: Vec<Field>,
+    /// Where the fields the runtime's own rules read are.
+    index: Index,
 }
 
 /// Where a field's name and value are in `text`.
@@ -32,6 +35,50 @@ pub struct HTTPMessage {
 struct Field {
     name: (u32, u32),
     value: (u32, u32),
+}
+
+/// The fields the runtime's own rules read: framing (DEV-6), `Connection`,
+/// `Expect` and the strict profile's `Host` check. Found while fields are
+/// added, so those rules never search the section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Known {
+    Host,
+    Expect,
+    Connection,
+    ContentLength,
+    TransferEncoding,
+}
+
+impl Known {
+    /// The lower-case name, the one lookup `classify` does per field.
+    const NAMES: [(Known, &'static [u8]); 5] = [
+        (Known::Host, b"host"),
+        (Known::Expect, b"expect"),
+        (Known::Connection, b"connection"),
+        (Known::ContentLength, b"content-length"),
+        (Known::TransferEncoding, b"transfer-encoding"),
+    ];
+
+    /// Which known field `name` is (ASCII case-insensitive), if any.
+    fn classify(name: &[u8]) -> Option<Known> {
+        let slot = match name.len() {
+            4 => 0,
+            6 => 1,
+            10 => 2,
+            14 => 3,
+            17 => 4,
+            _ => return None,
+        };
+        let (known, lower) = Self::NAMES[slot];
+        name.eq_ignore_ascii_case(lower).then_some(known)
+    }
+}
+
+/// Per known field: the index of its first occurrence and its count.
+#[derive(Clone, Copy, Debug, Default)]
+struct Index {
+    first: [u32; 5],
+    count: [u32; 5],
 }
 
 /// Python's `MessageClass` class variable: the type that holds a request's
@@ -95,23 +142,88 @@ impl HTTPMessage {
         self.text.push_str(name.as_ref());
         let value_at = self.text.len() as u32;
         self.text.push_str(value.as_ref());
-        self.fields.push(Field { name: (name_at, value_at), value: (value_at, self.text.len() as u32) });
+        self.add_field((name_at, value_at), (value_at, self.text.len() as u32), name.as_ref().as_bytes());
     }
 
-    /// Appends a field from raw bytes, decoded as ISO-8859-1.
-    fn push_latin1(&mut self, name: &[u8], value: &[u8]) {
-        let name_at = self.text.len() as u32;
-        push_latin1(&mut self.text, name);
-        let value_at = self.text.len() as u32;
-        push_latin1(&mut self.text, value);
-        self.fields.push(Field { name: (name_at, value_at), value: (value_at, self.text.len() as u32) });
+    /// Records a field whose text is (or is about to be) at these spans.
+    fn add_field(&mut self, name: (u32, u32), value: (u32, u32), name_bytes: &[u8]) {
+        if let Some(known) = Known::classify(name_bytes) {
+            let k = known as usize;
+            if self.index.count[k] == 0 {
+                self.index.first[k] = self.fields.len() as u32;
+            }
+            self.index.count[k] += 1;
+        }
+        self.fields.push(Field { name, value });
+    }
+
+    /// Adds the field of the line at `at` in `buf`, as [`scan_line`] found
+    /// it. An ASCII line is not copied yet: it joins `pending`, the run of
+    /// lines that [`flush`](Self::flush) copies in one piece, so `buf` must
+    /// not change until then. Any other line is decoded at once.
+    pub(crate) fn add_scanned(&mut self, buf: &[u8], at: usize, field: &ScannedLine, pending: &mut Option<Pending>) {
+        let ScannedLine { colon, value: (start, end), ascii, .. } = *field;
+        let name = &buf[at..at + colon];
+        if !ascii {
+            self.flush(buf, pending);
+            let name_at = self.text.len() as u32;
+            push_latin1(&mut self.text, name);
+            let value_at = self.text.len() as u32;
+            push_latin1(&mut self.text, &buf[at + start..at + end]);
+            self.add_field((name_at, value_at), (value_at, self.text.len() as u32), name);
+            return;
+        }
+        let run = pending.get_or_insert(Pending { start: at, end: at });
+        run.end = at + end;
+        let base = (self.text.len() + at - run.start) as u32;
+        self.add_field((base, base + colon as u32), (base + start as u32, base + end as u32), name);
+    }
+
+    /// Copies the pending run of ASCII lines into `text`.
+    pub(crate) fn flush(&mut self, buf: &[u8], pending: &mut Option<Pending>) {
+        if let Some(run) = pending.take() {
+            let ascii = std::str::from_utf8(&buf[run.start..run.end]).expect("a pending run is ASCII");
+            self.text.push_str(ascii);
+        }
+    }
+
+    /// The first value of a known field.
+    pub(crate) fn known(&self, known: Known) -> Option<&str> {
+        let k = known as usize;
+        (self.index.count[k] > 0).then(|| self.span(self.fields[self.index.first[k] as usize].value))
+    }
+
+    /// How many fields `known` has.
+    pub(crate) fn known_count(&self, known: Known) -> usize {
+        self.index.count[known as usize] as usize
+    }
+
+    /// Every value of a known field, in order.
+    pub(crate) fn known_all(&self, known: Known) -> impl Iterator<Item = &str> {
+        let k = known as usize;
+        let from = if self.index.count[k] > 0 { self.index.first[k] as usize } else { self.fields.len() };
+        let lower = Known::NAMES[k].1;
+        self.fields[from..]
+            .iter()
+            .filter(move |f| self.span(f.name).as_bytes().eq_ignore_ascii_case(lower))
+            .map(|f| self.span(f.value))
     }
 
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.fields.clear();
+        self.index = Index::default();
     }
 }
+
+/// Two messages are equal when they hold the same fields in the same order.
+impl PartialEq for HTTPMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.pairs().eq(other.pairs())
+    }
+}
+
+impl Eq for HTTPMessage {}
 
 impl fmt::Debug for HTTPMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -119,29 +231,141 @@ impl fmt::Debug for HTTPMessage {
     }
 }
 
-/// Why a header line was refused (DEV-3).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct InvalidHeaderLine;
+/// Lines of one buffer whose fields are recorded but not yet copied:
+/// `buf[start..end]` (see [`HTTPMessage::add_scanned`]).
+pub(crate) struct Pending {
+    start: usize,
+    end: usize,
+}
 
-/// Validates one header line (its `\r\n` or `\n` already removed) as DEV-3
-/// requires and, when valid, appends its field to `headers` as B31 parses it.
+/// What kind of header line [`scan_line`] found (B30, B31, DEV-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LineKind {
+    /// The empty line that ends the section.
+    Blank,
+    /// A field line that DEV-3 accepts.
+    Field,
+    /// A line that DEV-3 refuses.
+    Invalid,
+}
+
+/// A header line as [`scan_line`] found it. Plain fields, so that it
+/// travels in registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ScannedLine {
+    pub(crate) kind: LineKind,
+    /// Whether the line ends with an LF; if not, `len` is all the bytes
+    /// scanned and the kind is that of a line cut short by EOF.
+    pub(crate) terminated: bool,
+    /// Field: no byte of the value is 0x80 or above (the name never has one).
+    pub(crate) ascii: bool,
+    /// The line's length, LF included.
+    pub(crate) len: usize,
+    /// Field: the name is `..colon`.
+    pub(crate) colon: usize,
+    /// Field: the value is `value.0..value.1` (leading SP/HT skipped,
+    /// trailing whitespace kept, B37).
+    pub(crate) value: (usize, usize),
+}
+
+impl ScannedLine {
+    fn other(kind: LineKind, bytes: &[u8], len: Option<usize>) -> Self {
+        let (terminated, len) = len.map_or((false, bytes.len()), |len| (true, len));
+        ScannedLine { kind, terminated, ascii: true, len, colon: 0, value: (0, 0) }
+    }
+}
+
+/// Classifies the line at the start of `bytes` in one pass and finds its
+/// end (see [`ScannedLine`]).
 ///
-/// DEV-3: no CR, LF or NUL anywhere; no SP/HT at the start (obs-fold); a `:`
-/// at index 1 or later; only 0x21-0x7E before the first `:` (RFC 9112 §5.1
-/// forbids whitespace between name and colon).
-pub(crate) fn parse_header_line(line: &[u8], headers: &mut HTTPMessage) -> Result<(), InvalidHeaderLine> {
-    // One pass over the name: visible ASCII up to the first colon.
-    let colon = line.iter().position(|&b| !(0x21..=0x7e).contains(&b) || b == b':').ok_or(InvalidHeaderLine)?;
-    if colon == 0 || line[colon] != b':' {
-        return Err(InvalidHeaderLine);
+/// DEV-3: no CR, LF or NUL in the line (its `\r\n` or `\n` aside); no SP/HT
+/// at the start (obs-fold); a `:` at index 1 or later; only 0x21-0x7E before
+/// the first `:` (RFC 9112 §5.1 forbids whitespace between name and colon).
+#[inline(always)]
+pub(crate) fn scan_line(bytes: &[u8]) -> ScannedLine {
+    let colon = name_end(bytes);
+    match bytes.get(colon) {
+        Some(b':') if colon > 0 => scan_value(bytes, colon),
+        None if colon == 0 => ScannedLine::other(LineKind::Blank, bytes, None),
+        Some(b'\n') if colon == 0 => ScannedLine::other(LineKind::Blank, bytes, Some(1)),
+        Some(b'\r') if colon == 0 && bytes.get(1) == Some(&b'\n') => {
+            ScannedLine::other(LineKind::Blank, bytes, Some(2))
+        }
+        _ => ScannedLine::other(LineKind::Invalid, bytes, line_len(bytes, colon)),
     }
-    let rest = &line[colon + 1..];
-    if rest.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(InvalidHeaderLine);
+}
+
+/// The value after the colon at `colon`, up to the line ending.
+#[inline(always)]
+fn scan_value(bytes: &[u8], colon: usize) -> ScannedLine {
+    let mut start = colon + 1;
+    while matches!(bytes.get(start), Some(b' ' | b'\t')) {
+        start += 1;
     }
-    let start = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
-    headers.push_latin1(&line[..colon], &rest[start..]);
-    Ok(())
+    let mut ascii = true;
+    let mut at = start;
+    let (end, len) = loop {
+        let Some(k) = find_control_or_high(bytes, at) else { break (bytes.len(), None) };
+        match bytes[k] {
+            b'\n' => break (k, Some(k + 1)),
+            b'\r' if bytes.get(k + 1) == Some(&b'\n') => break (k, Some(k + 2)),
+            b'\r' | 0 => return ScannedLine::other(LineKind::Invalid, bytes, line_len(bytes, k + 1)),
+            b => ascii &= b < 0x80,
+        }
+        at = k + 1;
+    };
+    let (terminated, len) = len.map_or((false, bytes.len()), |len| (true, len));
+    ScannedLine { kind: LineKind::Field, terminated, ascii, len, colon, value: (start, end) }
+}
+
+/// The length of the line that goes on at `from`, LF included.
+fn line_len(bytes: &[u8], from: usize) -> Option<usize> {
+    crate::io::find_byte(&bytes[from..], b'\n').map(|i| from + i + 1)
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Eight bytes from `at` as one little-endian word, if there are eight.
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    bytes.get(at..at + 8).map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
+}
+
+/// Flags (high bit of the byte) the bytes of `x` below `n` (`n` <= 0x80).
+/// Exact for the lowest flagged byte; the bytes above it may be flagged
+/// wrongly, which the callers never look at.
+fn below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * u64::from(n)) & !x & HI
+}
+
+/// The first byte that cannot be in a field name: outside 0x21-0x7E, or `:`.
+#[inline]
+fn name_end(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(x) = word(bytes, at) {
+        let colon = below(x ^ (LO * u64::from(b':')), 1);
+        let high = (((x & !HI) + LO) | x) & HI; // 0x7F and above
+        let mask = below(x, 0x21) | high | colon;
+        if mask != 0 {
+            return at + mask.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    let rest = bytes[at..].iter().position(|&b| !(0x21..=0x7e).contains(&b) || b == b':');
+    at + rest.unwrap_or(bytes.len() - at)
+}
+
+/// The first byte at or after `at` below 0x20 or above 0x7F.
+#[inline]
+fn find_control_or_high(bytes: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(x) = word(bytes, at) {
+        let mask = below(x, 0x20) | (x & HI);
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| !(0x20..0x80).contains(&b)).map(|i| at + i)
 }
 
 /// Decodes bytes as ISO-8859-1: each byte becomes the char of the same value.
@@ -183,11 +407,79 @@ pub(crate) fn encode_latin1(text: &str, out: &mut Vec<u8>) -> std::io::Result<()
 mod tests {
     use super::*;
 
+    /// Why a header line was refused (DEV-3).
+    #[derive(Debug, PartialEq, Eq)]
+    struct InvalidHeaderLine;
+
+    /// One header line without its line ending, as the parser adds it.
     fn parse(line: &[u8]) -> Result<(String, String), InvalidHeaderLine> {
+        let field = scan_line(line);
+        if field.kind != LineKind::Field || field.terminated {
+            return Err(InvalidHeaderLine);
+        }
         let mut h = HTTPMessage::new();
-        parse_header_line(line, &mut h)?;
+        let mut pending = None;
+        h.add_scanned(line, 0, &field, &mut pending);
+        h.flush(line, &mut pending);
         let (n, v) = h.items().next().unwrap();
         Ok((n.to_owned(), v.to_owned()))
+    }
+
+    /// A field's name and value.
+    type NameValue<'a> = Option<(&'a [u8], &'a [u8])>;
+
+    /// The rules of `scan_line` one byte at a time: the line is up to the
+    /// first LF; blank lines; DEV-3 on the line without its `\r\n`/`\n`.
+    fn reference(bytes: &[u8]) -> (LineKind, Option<usize>, NameValue<'_>) {
+        let len = bytes.iter().position(|&b| b == b'\n').map(|i| i + 1);
+        let line = &bytes[..len.unwrap_or(bytes.len())];
+        if matches!(line, b"\r\n" | b"\n" | b"") {
+            return (LineKind::Blank, len, None);
+        }
+        let content = line.strip_suffix(b"\n").map_or(line, |l| l.strip_suffix(b"\r").unwrap_or(l));
+        let colon = content.iter().position(|&b| !(0x21..=0x7e).contains(&b) || b == b':');
+        let Some(colon) = colon.filter(|&c| c > 0 && content[c] == b':') else {
+            return (LineKind::Invalid, len, None);
+        };
+        let rest = &content[colon + 1..];
+        if rest.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            return (LineKind::Invalid, len, None);
+        }
+        let start = rest.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(rest.len());
+        (LineKind::Field, len, Some((&content[..colon], &rest[start..])))
+    }
+
+    #[test]
+    fn scan_line_agrees_with_a_bytewise_reading() {
+        let alphabet = b"aZ-:: \t\r\n\x00\x01\x1f\x7f\x80\xe9\xff~!";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 40) as usize;
+            let mut r = state;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    r = r.rotate_left(5).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    if r % 3 == 0 {
+                        b'x'
+                    } else {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    }
+                })
+                .collect();
+            let scanned = scan_line(&bytes);
+            let (kind, len, field) = reference(&bytes);
+            let line = String::from_utf8_lossy(&bytes);
+            assert_eq!((scanned.kind, scanned.terminated), (kind, len.is_some()), "{line:?}");
+            assert_eq!(scanned.len, len.unwrap_or(bytes.len()), "{line:?}");
+            if let Some((name, value)) = field {
+                let (start, end) = scanned.value;
+                assert_eq!((&bytes[..scanned.colon], &bytes[start..end]), (name, value), "{line:?}");
+                assert_eq!(scanned.ascii, value.is_ascii(), "{line:?}");
+            }
+        }
     }
 
     #[test]

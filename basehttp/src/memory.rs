@@ -126,24 +126,40 @@ impl HeadParser {
     /// `true` if the request would be dispatched to a `do_*` method; `false`
     /// if the parser answered it (see [`response`](Self::response)) or
     /// closed silently.
+    ///
+    /// `input` goes straight into the connection's read buffer, where a
+    /// socket read would have put it: the parse then runs as on a server
+    /// connection whose request head has arrived, with the buffers of the
+    /// previous parse reused as on a keep-alive connection.
     pub fn parse(&mut self, input: &[u8]) -> bool {
         self.parse_in_pieces(input, usize::MAX)
     }
 
     /// [`parse`](Self::parse) with the input handed over at most `segment`
-    /// bytes per read.
+    /// bytes per read (`usize::MAX`: all of it already buffered).
     pub fn parse_in_pieces(&mut self, input: &[u8], segment: usize) -> bool {
         let req = &mut self.req;
+        let buffered = segment == usize::MAX;
         if let Stream::Memory(m) = &mut req.io.stream {
             m.input.clear();
-            m.input.extend_from_slice(input);
+            if !buffered {
+                m.input.extend_from_slice(input);
+            }
             m.pos = 0;
             m.segment = segment.max(1);
             m.output.clear();
         }
-        req.io.pos = 0;
-        req.io.end = 0;
-        req.io.eof = false;
+        let io = &mut req.io;
+        io.pos = 0;
+        io.end = 0;
+        io.eof = false;
+        if buffered {
+            if io.buf.len() < input.len() {
+                io.buf.resize(input.len(), 0);
+            }
+            io.buf[..input.len()].copy_from_slice(input);
+            io.end = input.len();
+        }
         req.begin();
         let ok = matches!(req.read_request_line(), Ok(true)) && matches!(req.parse_request(), Ok(true));
         self.response = output_of(req);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::body::{BodyKind, RFile, WFile};
 use crate::framing;
 use crate::handler::HandlerClass;
-use crate::headers::{latin1, parse_header_line, push_latin1, HTTPMessage};
+use crate::headers::{latin1, push_latin1, scan_line, HTTPMessage, Known, LineKind, Pending, ScannedLine};
 use crate::io::{Io, Line};
 use crate::profile::Profile;
 use crate::pyrepr::repr;
@@ -194,15 +194,13 @@ impl Request {
         // B12: every trailing CR and LF goes.
         let raw = std::mem::take(&mut self.raw_requestline);
         let trimmed = raw.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
+        let words = Words::split(&raw[..trimmed]);
         self.requestline.clear();
-        push_latin1(&mut self.requestline, &raw[..trimmed]);
-        // B13: Python's str.split() on latin-1 text; only the count, the
-        // first two words and the last one matter.
-        let mut words = Words::default();
-        for word in raw[..trimmed].split(|&b| is_py_space(b)).filter(|w| !w.is_empty()) {
-            words.push(word);
+        match std::str::from_utf8(&raw[..trimmed]) {
+            Ok(line) if words.ascii => self.requestline.push_str(line),
+            _ => push_latin1(&mut self.requestline, &raw[..trimmed]),
         }
-        let result = self.parse_words(&words);
+        let result = self.parse_words(&raw, &words);
         self.raw_requestline = raw;
         match result? {
             Some(nwords) => self.parse_head(nwords),
@@ -210,8 +208,9 @@ impl Request {
         }
     }
 
-    /// The request-line rules (B14-B27). `Ok(Some(word count))` to go on.
-    fn parse_words(&mut self, words: &Words<'_>) -> std::io::Result<Option<usize>> {
+    /// The request-line rules (B14-B27) on the words of `raw`. `Ok(Some(word
+    /// count))` to go on.
+    fn parse_words(&mut self, raw: &[u8], words: &Words) -> std::io::Result<Option<usize>> {
         if words.count == 0 {
             return Ok(None); // B14: silent close
         }
@@ -222,8 +221,9 @@ impl Request {
             self.send_error_explain(400, Some(&message), None)?;
             return Ok(None);
         }
+        let word = |(start, end): (usize, usize)| &raw[start..end];
         if words.count >= 3 {
-            let version = words.last;
+            let version = word(words.last);
             let parsed = if strict { parse_version_strict(version) } else { parse_version(version) };
             let Some((major, minor)) = parsed else {
                 let message = format!("Bad request version ({})", repr(&latin1(version)));
@@ -241,7 +241,7 @@ impl Request {
                 return Ok(None);
             }
             self.request_version.clear();
-            push_latin1(&mut self.request_version, version);
+            push_word(&mut self.request_version, &self.requestline, raw, words.last, words.ascii);
         }
         if !(2..=3).contains(&words.count) {
             let message = format!("Bad request syntax ({})", repr(&self.requestline));
@@ -250,31 +250,33 @@ impl Request {
         }
         if words.count == 2 {
             self.close_connection = true;
-            if words.first != b"GET" {
-                let message = format!("Bad HTTP/0.9 request type ({})", repr(&latin1(words.first)));
+            if word(words.first) != b"GET" {
+                let message = format!("Bad HTTP/0.9 request type ({})", repr(&latin1(word(words.first))));
                 self.send_error_explain(400, Some(&message), None)?;
                 return Ok(None);
             }
         }
-        push_latin1(&mut self.command, words.first);
-        let path = words.second;
+        push_word(&mut self.command, &self.requestline, raw, words.first, words.ascii);
         self.target.clear();
-        push_latin1(&mut self.target, path);
+        push_word(&mut self.target, &self.requestline, raw, words.second, words.ascii);
         if strict && !self.check_target()? {
             return Ok(None);
         }
         self.path.clear();
-        if let (true, Some(origin)) = (strict, crate::profile::absolute_form_path(&self.target)) {
-            self.path = origin;
-            return Ok(Some(words.count));
+        if strict {
+            if let Some(origin) = crate::profile::absolute_form_path(&self.target) {
+                self.path = origin;
+                return Ok(Some(words.count));
+            }
         }
         // B27: gh-87389, no open redirects through `//host` paths.
-        if path.starts_with(b"//") {
-            let rest = path.iter().position(|&b| b != b'/').map_or(&[][..], |i| &path[i..]);
+        let (start, end) = words.second;
+        if raw[start..end].starts_with(b"//") {
+            let slashes = raw[start..end].iter().take_while(|&&b| b == b'/').count();
             self.path.push('/');
-            push_latin1(&mut self.path, rest);
+            push_word(&mut self.path, &self.requestline, raw, (start + slashes, end), words.ascii);
         } else {
-            push_latin1(&mut self.path, path);
+            self.path.push_str(&self.target);
         }
         Ok(Some(words.count))
     }
@@ -302,14 +304,12 @@ impl Request {
     /// Strict profile: RFC 9112 §3.2's `Host` rules. `Ok(false)` after
     /// sending the 400.
     fn check_host(&mut self) -> std::io::Result<bool> {
-        let problem = {
-            let mut hosts = self.headers.get_all("Host");
-            match (hosts.next(), hosts.next()) {
-                (_, Some(_)) => Some("Multiple Host headers"),
-                (None, None) if self.request_version.as_str() >= "HTTP/1.1" => Some("Missing Host header"),
-                (Some(h), None) if !crate::profile::valid_host(h) => Some("Invalid Host header"),
-                _ => None,
-            }
+        let host = self.headers.known(Known::Host);
+        let problem = match (host, self.headers.known_count(Known::Host)) {
+            (_, 2..) => Some("Multiple Host headers"),
+            (None, _) if self.request_version.as_str() >= "HTTP/1.1" => Some("Missing Host header"),
+            (Some(h), _) if !crate::profile::valid_host(h) => Some("Invalid Host header"),
+            _ => None,
         };
         if let Some(message) = problem {
             self.send_error_explain(400, Some(message), None)?;
@@ -320,43 +320,27 @@ impl Request {
     /// The header section (B28-B38, DEV-3), then `Connection` (B39-B41),
     /// framing (DEV-6) and `Expect` (B46).
     fn parse_head(&mut self, nwords: usize) -> std::io::Result<bool> {
-        let mut lines = 0;
-        let mut invalid = false;
-        let mut head_bytes = self.raw_requestline.len();
-        loop {
-            let (start, end) = match self.io.read_line(MAX_LINE + 1)? {
-                Line::TooLong => return self.header_too_large("Line too long", "header line").map(|_| false),
-                Line::Ok(s, e) if e - s > MAX_LINE => {
-                    return self.header_too_large("Line too long", "header line").map(|_| false)
-                }
-                Line::Ok(s, e) => (s, e),
-            };
-            lines += 1;
-            if lines > MAX_HEADERS {
+        let strict = self.strict();
+        let section = read_section(&mut self.io, &mut self.headers, self.raw_requestline.len(), strict)?;
+        match section {
+            Section::Done { invalid: false } => {}
+            Section::Done { invalid: true } => {
+                self.send_error_explain(400, Some("Invalid header line"), None)?;
+                return Ok(false);
+            }
+            Section::LineTooLong => return self.header_too_large("Line too long", "header line").map(|_| false),
+            Section::TooManyLines => {
                 let explain = format!("got more than {MAX_HEADERS} headers");
                 self.send_error_explain(431, Some("Too many headers"), Some(&explain))?;
                 return Ok(false);
             }
-            head_bytes += end - start;
-            if head_bytes > crate::profile::STRICT_MAX_HEAD && self.strict() {
+            Section::TooLarge => {
                 let explain = format!("got more than {} bytes of request head", crate::profile::STRICT_MAX_HEAD);
                 self.send_error_explain(431, Some("Header section too large"), Some(&explain))?;
                 return Ok(false);
             }
-            let line = &self.io.buf[start..end];
-            if matches!(line, b"\r\n" | b"\n" | b"") {
-                break;
-            }
-            if !invalid {
-                let content = line.strip_suffix(b"\n").map_or(line, |l| l.strip_suffix(b"\r").unwrap_or(l));
-                invalid = parse_header_line(content, &mut self.headers).is_err();
-            }
         }
-        if invalid {
-            self.send_error_explain(400, Some("Invalid header line"), None)?;
-            return Ok(false);
-        }
-        if self.strict() && !self.check_host()? {
+        if strict && !self.check_host()? {
             return Ok(false);
         }
         if nwords == 3 {
@@ -366,7 +350,7 @@ impl Request {
                     // message exactly, so the connection may carry on; the
                     // default keeps DEV-4's close after any Transfer-Encoding.
                     let chunked = matches!(f.body, BodyKind::Chunked(_));
-                    self.ambiguous_framing = f.ambiguous && !(chunked && self.strict());
+                    self.ambiguous_framing = f.ambiguous && !(chunked && strict);
                     self.io.body.kind = f.body;
                 }
                 Err((code, message)) => {
@@ -377,13 +361,13 @@ impl Request {
         } else {
             self.io.body.kind = BodyKind::Empty;
         }
-        let conntype = self.headers.get("Connection").unwrap_or("");
+        let conntype = self.headers.known(Known::Connection).unwrap_or("");
         if conntype.eq_ignore_ascii_case("close") {
             self.close_connection = true;
         } else if conntype.eq_ignore_ascii_case("keep-alive") && self.protocol_version() >= "HTTP/1.1" {
             self.close_connection = false;
         }
-        let expect = self.headers.get("Expect").unwrap_or("");
+        let expect = self.headers.known(Known::Expect).unwrap_or("");
         if expect.eq_ignore_ascii_case("100-continue")
             && self.protocol_version() >= "HTTP/1.1"
             && self.request_version.as_str() >= "HTTP/1.1"
@@ -442,17 +426,133 @@ impl Request {
     }
 }
 
-/// The words of a request line that the rules look at (B13, B15).
-#[derive(Default)]
-struct Words<'a> {
-    count: usize,
-    first: &'a [u8],
-    second: &'a [u8],
-    last: &'a [u8],
+/// How a header section ended (B28-B30, DEV-3).
+enum Section {
+    /// At its empty line; `invalid` if a line broke DEV-3.
+    Done { invalid: bool },
+    /// A line longer than [`MAX_LINE`].
+    LineTooLong,
+    /// More than [`MAX_HEADERS`] lines.
+    TooManyLines,
+    /// Strict profile: a head larger than `STRICT_MAX_HEAD`.
+    TooLarge,
 }
 
-impl<'a> Words<'a> {
-    fn push(&mut self, word: &'a [u8]) {
+/// Reads the header section into `headers`, line by line as Python's
+/// `readline` loop does, the fields of ASCII lines copied in one piece.
+/// `head_bytes`: the request line's length.
+fn read_section(io: &mut Io, headers: &mut HTTPMessage, head_bytes: usize, strict: bool) -> std::io::Result<Section> {
+    let mut pending = None;
+    let section = read_lines(io, headers, &mut pending, head_bytes, strict);
+    headers.flush(&io.buf, &mut pending);
+    section
+}
+
+fn read_lines(
+    io: &mut Io,
+    headers: &mut HTTPMessage,
+    pending: &mut Option<Pending>,
+    mut head_bytes: usize,
+    strict: bool,
+) -> std::io::Result<Section> {
+    let mut lines = 0;
+    let mut invalid = false;
+    loop {
+        // The line in place if it is buffered (a line's bytes are scanned
+        // once), else from `io.read_line`.
+        let mut at = io.pos;
+        let mut line = scan_line(&io.buf[at..io.end.min(at + MAX_LINE + 1)]);
+        if line.terminated {
+            io.consume(line.len);
+        } else {
+            match wait_for_line(io, headers, pending)? {
+                Some((start, waited)) => (at, line) = (start, waited),
+                None => return Ok(Section::LineTooLong),
+            }
+        }
+        if line.len > MAX_LINE {
+            return Ok(Section::LineTooLong);
+        }
+        lines += 1;
+        if lines > MAX_HEADERS {
+            return Ok(Section::TooManyLines);
+        }
+        head_bytes += line.len;
+        if head_bytes > crate::profile::STRICT_MAX_HEAD && strict {
+            return Ok(Section::TooLarge);
+        }
+        match line.kind {
+            LineKind::Blank => return Ok(Section::Done { invalid }),
+            _ if invalid => {}
+            LineKind::Invalid => invalid = true,
+            LineKind::Field => headers.add_scanned(&io.buf, at, &line, pending),
+        }
+    }
+}
+
+/// A header line not (wholly) buffered yet: `io.read_line` waits for it,
+/// after `pending` is copied (the buffer may move). `None` if it is too
+/// long (B28).
+#[cold]
+fn wait_for_line(
+    io: &mut Io,
+    headers: &mut HTTPMessage,
+    pending: &mut Option<Pending>,
+) -> std::io::Result<Option<(usize, ScannedLine)>> {
+    headers.flush(&io.buf, pending);
+    match io.read_line(MAX_LINE + 1)? {
+        Line::Ok(s, e) => Ok(Some((s, scan_line(&io.buf[s..e])))),
+        Line::TooLong => Ok(None),
+    }
+}
+
+/// Appends the word `raw[start..end]` of the request line to `out`: from
+/// `line` (the line as text) if the line is ASCII, so the offsets agree;
+/// else decoded as ISO-8859-1.
+fn push_word(out: &mut String, line: &str, raw: &[u8], (start, end): (usize, usize), ascii: bool) {
+    if ascii {
+        out.push_str(&line[start..end]);
+    } else {
+        push_latin1(out, &raw[start..end]);
+    }
+}
+
+/// The words of a request line that the rules look at (B13, B15), as
+/// `(start, end)` spans: Python's `str.split()` on the latin-1 text, in one
+/// pass that also tells whether the line is ASCII.
+#[derive(Default)]
+struct Words {
+    count: usize,
+    first: (usize, usize),
+    second: (usize, usize),
+    last: (usize, usize),
+    ascii: bool,
+}
+
+impl Words {
+    fn split(line: &[u8]) -> Words {
+        let mut words = Words::default();
+        let mut high = 0;
+        let mut start = None;
+        for (i, &b) in line.iter().enumerate() {
+            high |= b;
+            match (is_py_space(b), start) {
+                (true, Some(s)) => {
+                    words.push((s, i));
+                    start = None;
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            words.push((s, line.len()));
+        }
+        words.ascii = high < 0x80;
+        words
+    }
+
+    fn push(&mut self, word: (usize, usize)) {
         match self.count {
             0 => self.first = word,
             1 => self.second = word,
@@ -489,8 +589,19 @@ fn parse_version_strict(version: &[u8]) -> Option<(u64, u64)> {
 
 /// Python's `str.isspace()` for a latin-1 char (B13).
 pub(crate) fn is_py_space(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0)
+    PY_SPACE[b as usize]
 }
+
+/// [`is_py_space`] for every byte.
+static PY_SPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b, 0x09..=0x0d | 0x1c..=0x20 | 0x85 | 0xa0);
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
