@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use basehttp::{BaseHTTPRequestHandler, HTTPServer, HandlerResult, Request, ServerConfig, ThreadingHTTPServer};
-use support::{reply, serve_fn, serve_fn_with, Client, Gate, TestServer};
+use support::{http11, reply, serve_fn, serve_fn_with, Client, FnHandler, Gate, TestServer};
 
 /// Answers with `server_name`, `server_port` and `client_address` as the
 /// handler sees them.
@@ -124,9 +124,13 @@ fn threading_http_server_is_the_threaded_server() {
 
 /// `/slow` waits (bounded) for the test's "release"; anything else answers.
 fn slow_and_fast(gate: Arc<Gate>, config: ServerConfig) -> TestServer {
+    slow_and_fast_with(gate, config, |_| {})
+}
+
+fn slow_and_fast_with(gate: Arc<Gate>, config: ServerConfig, setup: fn(&mut HTTPServer<FnHandler>)) -> TestServer {
     serve_fn_with(
         config,
-        |_| {},
+        setup,
         move |req| {
             if req.path == "/slow" {
                 gate.signal("slow entered");
@@ -148,6 +152,37 @@ fn a_slow_handler_never_blocks_another_connection() {
     let started = Instant::now();
     assert_eq!(body_of(&server.exchange(b"GET /fast HTTP/1.0\r\n\r\n")), "fast");
     assert!(started.elapsed() < Duration::from_secs(3), "the fast request waited {:?}", started.elapsed());
+    gate.signal("release");
+    assert_eq!(body_of(&slow.read_to_end()), "slow done");
+}
+
+#[test]
+fn a_slow_handler_never_blocks_the_connections_that_share_its_poller() {
+    // Connections are spread round-robin over one poller per core, each
+    // served by one thread; whichever poller `/slow` landed on, some of
+    // these connections share it, and its thread is blocked in the handler
+    // until another takes the poller over.
+    let gate = Gate::new();
+    let server = slow_and_fast_with(gate.clone(), ServerConfig::default(), http11);
+    let ask = |c: &mut Client| {
+        c.send(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+        body_of(&c.read_response())
+    };
+    let mut parked: Vec<Client> = (0..4).map(|_| server.connect()).collect();
+    for c in parked.iter_mut() {
+        assert_eq!(ask(c), "fast");
+    }
+    let mut slow = server.connect();
+    slow.send(b"GET /slow HTTP/1.0\r\n\r\n");
+    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let started = Instant::now();
+    for c in parked.iter_mut() {
+        assert_eq!(ask(c), "fast", "a keep-alive connection parked before the slow request");
+    }
+    for _ in 0..4 {
+        assert_eq!(body_of(&server.exchange(b"GET /fast HTTP/1.0\r\n\r\n")), "fast");
+    }
+    assert!(started.elapsed() < Duration::from_secs(3), "the fast requests waited {:?}", started.elapsed());
     gate.signal("release");
     assert_eq!(body_of(&slow.read_to_end()), "slow done");
 }
