@@ -128,18 +128,14 @@ fn slow_and_fast(gate: Arc<Gate>, config: ServerConfig) -> TestServer {
 }
 
 fn slow_and_fast_with(gate: Arc<Gate>, config: ServerConfig, setup: fn(&mut HTTPServer<FnHandler>)) -> TestServer {
-    serve_fn_with(
-        config,
-        setup,
-        move |req| {
-            if req.path == "/slow" {
-                gate.signal("slow entered");
-                let released = gate.wait("release", Duration::from_secs(10));
-                return reply(req, if released { b"slow done" } else { b"slow timed out" });
-            }
-            reply(req, b"fast")
-        },
-    )
+    serve_fn_with(config, setup, move |req| {
+        if req.path == "/slow" {
+            gate.signal("slow entered");
+            let released = gate.wait("release", Duration::from_secs(10));
+            return reply(req, if released { b"slow done" } else { b"slow timed out" });
+        }
+        reply(req, b"fast")
+    })
 }
 
 #[test]
