@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::handler::BaseHTTPRequestHandler;
-use crate::io::Io;
+use crate::io::{find_byte, Io};
 use crate::request::{Request, MAX_LINE};
 use crate::server::Shared;
 
@@ -103,26 +103,26 @@ fn head_ready(buf: &[u8], strict: bool) -> bool {
     if buf.len() > MAX_LINE {
         return true;
     }
-    let mut lines = buf.split_inclusive(|&b| b == b'\n');
-    match lines.next() {
-        Some(first) if first.ends_with(b"\n") => {
-            let words = first.split(|&b| crate::request::is_py_space(b)).filter(|w| !w.is_empty()).count();
-            // A blank line (B14) is answered at once; so is, in the strict
-            // profile, a line that cannot be a request line (it is refused
-            // before any header is read). Strict skips blank lines first.
-            if (words == 0 && !strict) || (strict && words != 0 && words != 3) {
-                return true;
-            }
-            if strict && words == 0 {
-                return head_ready(&buf[first.len()..], strict);
-            }
-        }
-        _ => return false,
+    let Some(first_end) = find_byte(buf, b'\n') else { return false };
+    let first = &buf[..first_end];
+    let words = first.split(|&b| crate::request::is_py_space(b)).filter(|w| !w.is_empty()).take(4).count();
+    // A blank line (B14) is answered at once; so is, in the strict profile,
+    // a line that cannot be a request line (it is refused before any
+    // header is read). Strict skips blank lines first.
+    if (words == 0 && !strict) || (strict && words != 0 && words != 3) {
+        return true;
     }
-    for line in lines {
-        if line == b"\r\n" || line == b"\n" {
+    if strict && words == 0 {
+        return head_ready(&buf[first_end + 1..], strict);
+    }
+    // The head ends at the first empty line: LF followed by LF or CRLF.
+    let mut at = first_end + 1;
+    while let Some(i) = find_byte(&buf[at..], b'\n') {
+        let line = &buf[at..at + i];
+        if line.is_empty() || line == b"\r" {
             return true;
         }
+        at += i + 1;
     }
     false
 }
@@ -217,8 +217,8 @@ fn read_and_parse(req: &mut Request) -> io::Result<()> {
             }
         }
     }
-    let deadline = Instant::now() + req.shared.config.header_timeout;
-    req.set_head_deadline(Some(deadline));
+    req.set_head_deadline(None);
+    req.io.deadline_after = Some(req.shared.config.header_timeout);
     if !req.read_request_line()? {
         req.command.clear();
         return Ok(());
@@ -246,6 +246,7 @@ fn request_timed_out(req: &mut Request) {
 /// Calls the `do_*` method (through `dispatch`) and applies DEV-4/DEV-5.
 fn dispatch<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
     req.io.deadline = None;
+    req.io.deadline_after = None;
     req.io.per_read = req.shared.class.timeout.or(req.shared.config.read_timeout);
     req.io.sent = false;
     let outcome = catch_unwind(AssertUnwindSafe(|| handler.dispatch(req)));

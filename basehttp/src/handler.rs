@@ -235,6 +235,9 @@ pub struct HandlerClass {
     pub(crate) handle_expect_100: fn(&mut Request) -> io::Result<bool>,
     /// `server_version + " " + sys_version`, built once.
     pub(crate) version_string: String,
+    /// `Server: <version_string>\r\n` as sent, when it is plain ASCII
+    /// with no CR, LF or NUL (else `send_header` runs and refuses it).
+    pub(crate) server_line: Option<Vec<u8>>,
 }
 
 impl HandlerClass {
@@ -254,6 +257,7 @@ impl HandlerClass {
             log_request: H::log_request,
             handle_expect_100: H::handle_expect_100,
             version_string: String::new(),
+            server_line: None,
         };
         class.refresh();
         class
@@ -262,5 +266,7 @@ impl HandlerClass {
     /// Recomputes derived values after a field changed.
     pub(crate) fn refresh(&mut self) {
         self.version_string = format!("{} {}", self.server_version, self.sys_version);
+        let plain = self.version_string.bytes().all(|b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | 0));
+        self.server_line = plain.then(|| format!("Server: {}\r\n", self.version_string).into_bytes());
     }
 }

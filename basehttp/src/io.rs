@@ -142,6 +142,10 @@ pub(crate) struct Io {
     pub(crate) write_timeout: Option<Duration>,
     /// When the current phase (head, body) must be over, if it is bounded.
     pub(crate) deadline: Option<Instant>,
+    /// A deadline that starts at the first read that has to wait (the
+    /// head of a request whose bytes are already buffered usually never
+    /// waits, so the clock is not read for it).
+    pub(crate) deadline_after: Option<Duration>,
     /// The timeout of a single read, if any (CPython's `timeout`).
     pub(crate) per_read: Option<Duration>,
     /// Whether the peer closed its side.
@@ -172,6 +176,7 @@ impl Io {
             sent: false,
             write_timeout: None,
             deadline: None,
+            deadline_after: None,
             per_read: None,
             eof: false,
             maybe_more: true,
@@ -261,6 +266,9 @@ impl Io {
                     return Err(e);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
+                    if let Some(after) = self.deadline_after.take() {
+                        self.deadline = Some(self.deadline.unwrap_or_else(|| Instant::now() + after));
+                    }
                     let mut timeout = self.per_read;
                     if let Some(deadline) = self.deadline {
                         let left = deadline.saturating_duration_since(Instant::now());

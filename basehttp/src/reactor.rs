@@ -74,6 +74,10 @@ pub(crate) struct Reactor<H> {
     handover_ready: Condvar,
     tickets: AtomicU64,
     workers: AtomicUsize,
+    /// A clock the supervisor advances every tick (milliseconds since
+    /// `epoch`): parking a connection reads it instead of the system clock.
+    epoch: Instant,
+    coarse_ms: AtomicU64,
     stopping: AtomicBool,
     shared: Arc<Shared>,
     factory: Arc<dyn Fn() -> H + Send + Sync>,
@@ -108,6 +112,8 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             handover_ready: Condvar::new(),
             tickets: AtomicU64::new(1),
             workers: AtomicUsize::new(0),
+            epoch: Instant::now(),
+            coarse_ms: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             shared,
             factory,
@@ -197,13 +203,18 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         }
     }
 
+    /// Now, to within a tick (deadlines are seconds long).
+    fn coarse_now(&self) -> Instant {
+        self.epoch + Duration::from_millis(self.coarse_ms.load(Ordering::Relaxed))
+    }
+
     /// Parks a served connection until its next bytes arrive.
     fn park(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>) {
         let config = &self.shared.config;
         conn.deadline = match conn.req.head_started {
             Some(start) => start + config.header_timeout,
-            None if conn.req.requests == 0 => Instant::now() + config.header_timeout,
-            None => Instant::now() + config.keep_alive_timeout,
+            None if conn.req.requests == 0 => self.coarse_now() + config.header_timeout,
+            None => self.coarse_now() + config.keep_alive_timeout,
         };
         conn.req.io.release_buffers();
         poller.put_back(token, conn);
@@ -293,6 +304,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         let mut ticks = 0u32;
         while !self.stopping.load(Ordering::SeqCst) {
             thread::sleep(TICK);
+            self.coarse_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
             for (poller, (served, stalled)) in self.pollers.iter().zip(&mut seen) {
                 let now_served = poller.served.load(Ordering::Relaxed);
                 if poller.busy.load(Ordering::Relaxed) && now_served == *served {

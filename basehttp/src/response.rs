@@ -22,6 +22,37 @@ fn has_forbidden(text: &str) -> bool {
     text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
+/// ASCII without CR, LF or NUL: bytes that go into a head as they are.
+fn plain_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `fmt::Write` straight into a byte buffer (header values are formatted
+/// in place, without `io::Write`'s error plumbing).
+struct ByteWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
 impl Request {
     /// `send_response(code)`: logs the request (`log_request`), then buffers
     /// the status line with the default reason phrase, `Server` and `Date`
@@ -40,9 +71,24 @@ impl Request {
     fn send_response_with(&mut self, code: u16, message: Option<&str>) -> io::Result<()> {
         self.log_request(Some(code), None);
         self.send_response_only(code, message)?;
-        let shared = self.shared.clone();
-        self.send_header("Server", &shared.class.version_string)?;
-        crate::date::with_now(|_, date| self.send_header("Date", date))
+        if self.is_http09() {
+            return Ok(());
+        }
+        match &self.shared.class.server_line {
+            Some(line) => self.head.extend_from_slice(line),
+            // A version string that send_header refuses: the same error.
+            None => {
+                let shared = self.shared.clone();
+                self.send_header("Server", &shared.class.version_string)?;
+            }
+        }
+        // The cached date is ASCII, with no CR or LF.
+        crate::date::with_now(|_, date| {
+            self.head.extend_from_slice(b"Date: ");
+            self.head.extend_from_slice(date.as_bytes());
+            self.head.extend_from_slice(b"\r\n");
+        });
+        Ok(())
     }
 
     /// `send_response_only(code, message=None)`: buffers only the status
@@ -61,7 +107,9 @@ impl Request {
         let message = message.unwrap_or_else(|| responses(code).map_or("", |r| r.0));
         let mark = self.head.len();
         self.head.extend_from_slice(self.shared.class.protocol_version.as_bytes());
-        let _ = write!(self.head, " {code} ");
+        self.head.push(b' ');
+        push_decimal(&mut self.head, code);
+        self.head.push(b' ');
         let encoded = encode_latin1(message, &mut self.head);
         if encoded.is_err() {
             self.head.truncate(mark);
@@ -105,19 +153,23 @@ impl Request {
     /// Appends the header line to the head; returns where its value starts.
     /// On error the caller truncates what was appended.
     fn buffer_header(&mut self, keyword: &str, value: impl fmt::Display) -> io::Result<usize> {
-        if has_forbidden(keyword) {
-            return Err(injection("header name", keyword));
+        if !plain_ascii(keyword.as_bytes()) {
+            if has_forbidden(keyword) {
+                return Err(injection("header name", keyword));
+            }
+            encode_latin1(keyword, &mut self.head)?;
+        } else {
+            self.head.extend_from_slice(keyword.as_bytes());
         }
-        encode_latin1(keyword, &mut self.head)?;
         self.head.extend_from_slice(b": ");
         let value_at = self.head.len();
-        let _ = write!(self.head, "{value}");
+        let _ = fmt::write(&mut ByteWriter(&mut self.head), format_args!("{value}"));
         let written = &self.head[value_at..];
-        if written.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
-            let text = String::from_utf8_lossy(written).into_owned();
-            return Err(injection("header value", &text));
-        }
-        if !written.is_ascii() {
+        if !plain_ascii(written) {
+            if written.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+                let text = String::from_utf8_lossy(written).into_owned();
+                return Err(injection("header value", &text));
+            }
             let text = String::from_utf8_lossy(written).into_owned();
             self.head.truncate(value_at);
             encode_latin1(&text, &mut self.head)?;
