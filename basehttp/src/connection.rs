@@ -103,6 +103,12 @@ fn head_ready(buf: &[u8], strict: bool) -> bool {
     if buf.len() > MAX_LINE {
         return true;
     }
+    // The common case, one or more whole heads: the buffer ends with an
+    // empty line, so the first head is complete (unless the strict profile
+    // is skipping blank lines at the start).
+    if (buf.ends_with(b"\n\r\n") || buf.ends_with(b"\n\n")) && !(strict && matches!(buf[0], b'\r' | b'\n')) {
+        return true;
+    }
     let Some(first_end) = find_byte(buf, b'\n') else { return false };
     let first = &buf[..first_end];
     let words = first.split(|&b| crate::request::is_py_space(b)).filter(|w| !w.is_empty()).take(4).count();

@@ -2,7 +2,43 @@
 //! timestamp.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current Unix second as a running server's supervisor last saw it
+/// (it refreshes it every 10 ms tick), so that a response's `Date` costs
+/// no clock read; `TICKERS` counts the supervisors keeping it fresh.
+static COARSE_SECS: AtomicU64 = AtomicU64::new(0);
+static TICKERS: AtomicUsize = AtomicUsize::new(0);
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A supervisor's share of keeping the coarse clock: made once, `tick`ed
+/// every tick; dropping it ends the share.
+pub(crate) struct Ticker {
+    _private: (),
+}
+
+impl Ticker {
+    pub(crate) fn start() -> Ticker {
+        let ticker = Ticker { _private: () };
+        ticker.tick();
+        TICKERS.fetch_add(1, Ordering::SeqCst);
+        ticker
+    }
+
+    pub(crate) fn tick(&self) {
+        COARSE_SECS.store(unix_secs(SystemTime::now()), Ordering::Relaxed);
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        TICKERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Python's `date_time_string(timestamp=None)`: an IMF-fixdate such as
 /// `Sun, 06 Nov 1994 08:49:37 GMT` for `timestamp`, or for now.
@@ -41,15 +77,19 @@ thread_local! {
     static CACHE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
-/// Runs `f` with the current Unix second and its cached IMF-fixdate.
+/// Runs `f` with the current Unix second and its cached IMF-fixdate. The
+/// second comes from the coarse clock while a supervisor keeps it (at most
+/// one tick late), else from the system clock.
 pub(crate) fn with_now<R>(f: impl FnOnce(u64, &str) -> R) -> R {
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = match TICKERS.load(Ordering::Relaxed) {
+        0 => unix_secs(SystemTime::now()),
+        _ => COARSE_SECS.load(Ordering::Relaxed),
+    };
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.0 != secs {
             cache.0 = secs;
-            cache.1 = httpdate::fmt_http_date(now);
+            cache.1 = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
         }
         f(secs, &cache.1)
     })
@@ -73,6 +113,20 @@ mod tests {
         assert_eq!(date_time_string(Some(before)), "Thu, 01 Jan 1970 00:00:00 GMT");
         let after = UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000);
         assert_eq!(date_time_string(Some(after)), "Fri, 31 Dec 9999 23:59:59 GMT");
+    }
+
+    #[test]
+    fn a_ticker_keeps_the_coarse_clock_while_it_lives() {
+        let ticker = Ticker::start();
+        assert!(TICKERS.load(Ordering::SeqCst) >= 1, "the clock is in use while a ticker lives");
+        ticker.tick();
+        let real = unix_secs(SystemTime::now());
+        let seen = with_now(|secs, date| {
+            assert_eq!(httpdate::parse_http_date(date).map(unix_secs).ok(), Some(secs));
+            secs
+        });
+        assert!(real.abs_diff(seen) <= 1, "coarse {seen}, real {real}");
+        drop(ticker);
     }
 
     #[test]

@@ -302,9 +302,11 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
     fn supervise(self: Arc<Self>) {
         let mut seen: Vec<(u64, u32)> = vec![(0, 0); self.pollers.len()];
         let mut ticks = 0u32;
+        let ticker = crate::date::Ticker::start();
         while !self.stopping.load(Ordering::SeqCst) {
             thread::sleep(TICK);
             self.coarse_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+            ticker.tick();
             for (poller, (served, stalled)) in self.pollers.iter().zip(&mut seen) {
                 let now_served = poller.served.load(Ordering::Relaxed);
                 if poller.busy.load(Ordering::Relaxed) && now_served == *served {

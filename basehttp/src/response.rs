@@ -22,9 +22,10 @@ fn has_forbidden(text: &str) -> bool {
     text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
 }
 
-/// ASCII without CR, LF or NUL: bytes that go into a head as they are.
+/// Printable ASCII or tab: bytes that go into a head as they are (others
+/// take the checking path).
 fn plain_ascii(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | 0))
+    bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t')
 }
 
 /// Appends `n` in decimal.
