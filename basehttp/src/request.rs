@@ -165,7 +165,7 @@ impl Request {
         self.requestline.clear();
         self.raw_requestline.clear();
         self.headers.clear();
-        self.request_version.clone_from(&self.shared.class.default_request_version);
+        set_text(&mut self.request_version, &self.shared.class.default_request_version);
         self.head.clear();
         self.io.body = Default::default();
         self.io.sent = false;
@@ -185,7 +185,7 @@ impl Request {
     pub fn parse_request(&mut self) -> std::io::Result<bool> {
         // B11
         self.command.clear();
-        self.request_version.clone_from(&self.shared.class.default_request_version);
+        set_text(&mut self.request_version, &self.shared.class.default_request_version);
         if self.strict() && self.is_http09() {
             // Strict: never answer in HTTP/0.9 mode (no status line).
             self.request_version.clear();
@@ -193,8 +193,8 @@ impl Request {
         self.close_connection = true;
         // B12: every trailing CR and LF goes.
         let raw = std::mem::take(&mut self.raw_requestline);
-        let trimmed = raw.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
-        let words = Words::split(&raw[..trimmed]);
+        let words = Words::split(&raw);
+        let trimmed = words.len;
         self.requestline.clear();
         match std::str::from_utf8(&raw[..trimmed]) {
             Ok(line) if words.ascii => self.requestline.push_str(line),
@@ -391,7 +391,10 @@ impl Request {
         // Strict: RFC 9112 §2.2, ignore (a few) empty lines before the request line.
         let mut skips = if self.strict() { 16 } else { 0 };
         let line = loop {
-            let line = self.io.read_line(MAX_LINE + 1)?;
+            let line = match buffered_line(&mut self.io) {
+                Some((s, e)) => Line::Ok(s, e),
+                None => self.io.read_line(MAX_LINE + 1)?,
+            };
             if let Line::Ok(s, e) = line {
                 if skips > 0 && matches!(&self.io.buf[s..e], b"\r\n" | b"\n") {
                     skips -= 1;
@@ -415,8 +418,9 @@ impl Request {
             self.close_connection = true; // B10
             return Ok(false);
         }
+        let line = &self.io.buf[start..end];
         self.raw_requestline.clear();
-        self.raw_requestline.extend_from_slice(&self.io.buf[start..end]);
+        self.raw_requestline.extend_from_slice(line);
         Ok(true)
     }
 
@@ -424,6 +428,26 @@ impl Request {
         self.io.deadline = deadline;
         self.io.per_read = None;
     }
+}
+
+/// `dst.clone_from(src)`, skipped when `dst` already holds it (the default
+/// version, reset twice per request).
+#[inline]
+fn set_text(dst: &mut String, src: &str) {
+    if dst != src {
+        dst.clear();
+        dst.push_str(src);
+    }
+}
+
+/// `io.read_line(MAX_LINE + 1)` for a line already in the buffer: its span,
+/// consumed; `None` if `io.read_line` has to wait for (more of) it.
+#[inline]
+fn buffered_line(io: &mut Io) -> Option<(usize, usize)> {
+    let start = io.pos;
+    let len = crate::io::find_byte(&io.buf[start..io.end.min(start + MAX_LINE + 1)], b'\n')? + 1;
+    io.consume(len);
+    Some((start, start + len))
 }
 
 /// How a header section ended (B28-B30, DEV-3).
@@ -509,6 +533,7 @@ fn wait_for_line(
 /// Appends the word `raw[start..end]` of the request line to `out`: from
 /// `line` (the line as text) if the line is ASCII, so the offsets agree;
 /// else decoded as ISO-8859-1.
+#[inline]
 fn push_word(out: &mut String, line: &str, raw: &[u8], (start, end): (usize, usize), ascii: bool) {
     if ascii {
         out.push_str(&line[start..end]);
@@ -522,6 +547,8 @@ fn push_word(out: &mut String, line: &str, raw: &[u8], (start, end): (usize, usi
 /// pass that also tells whether the line is ASCII.
 #[derive(Default)]
 struct Words {
+    /// The line's length without its trailing CRs and LFs (B12).
+    len: usize,
     count: usize,
     first: (usize, usize),
     second: (usize, usize),
@@ -530,26 +557,26 @@ struct Words {
 }
 
 impl Words {
-    fn split(line: &[u8]) -> Words {
-        let mut words = Words::default();
-        let mut high = 0;
-        let mut start = None;
-        for (i, &b) in line.iter().enumerate() {
-            high |= b;
-            match (is_py_space(b), start) {
-                (true, Some(s)) => {
-                    words.push((s, i));
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
+    /// Splits `raw` without its trailing CRs and LFs.
+    fn split(raw: &[u8]) -> Words {
+        let len = raw.iter().rposition(|&b| b != b'\r' && b != b'\n').map_or(0, |i| i + 1);
+        let line = &raw[..len];
+        let mut words = Words { len, ..Words::default() };
+        let mut high = false;
+        let mut at = 0;
+        loop {
+            while at < line.len() && is_py_space(line[at]) {
+                high |= line[at] >= 0x80;
+                at += 1;
             }
+            if at == line.len() {
+                words.ascii = !high;
+                return words;
+            }
+            let end = space_at(line, at, &mut high);
+            words.push((at, end));
+            at = end;
         }
-        if let Some(s) = start {
-            words.push((s, line.len()));
-        }
-        words.ascii = high < 0x80;
-        words
     }
 
     fn push(&mut self, word: (usize, usize)) {
@@ -585,6 +612,47 @@ fn parse_version_strict(version: &[u8]) -> Option<(u64, u64)> {
         }
         _ => None,
     }
+}
+
+/// The first Python whitespace byte at or after `at`, or `line.len()`;
+/// `high` records any byte above 0x7F passed over. Eight bytes at a time
+/// (the last word overlaps the one before): every whitespace byte is below
+/// 0x21 or above 0x7F, and each such candidate is then looked up.
+fn space_at(line: &[u8], mut at: usize, high: &mut bool) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while at < line.len() {
+        let base = match line.len() {
+            len if at + 8 <= len => at,
+            len if len >= 8 => len - 8,
+            _ => return space_at_bytewise(line, at, high),
+        };
+        let x = u64::from_le_bytes(line[base..base + 8].try_into().expect("eight bytes"));
+        let candidates = ((x.wrapping_sub(LO * 0x21) & !x) | x) & HI & (u64::MAX << (8 * (at - base)));
+        if candidates == 0 {
+            at = base + 8;
+            continue;
+        }
+        let i = base + candidates.trailing_zeros() as usize / 8;
+        let b = line[i];
+        if b == b' ' || is_py_space(b) {
+            return i;
+        }
+        *high |= b >= 0x80;
+        at = i + 1;
+    }
+    line.len()
+}
+
+/// [`space_at`] for a line shorter than eight bytes.
+fn space_at_bytewise(line: &[u8], at: usize, high: &mut bool) -> usize {
+    for (i, &b) in line.iter().enumerate().skip(at) {
+        if is_py_space(b) {
+            return i;
+        }
+        *high |= b >= 0x80;
+    }
+    line.len()
 }
 
 /// Python's `str.isspace()` for a latin-1 char (B13).
@@ -625,6 +693,36 @@ mod tests {
             "HTTP/².1",
         ] {
             assert_eq!(parse_version(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn words_are_python_str_split() {
+        let alphabet = b"GET /aZ\t\n\x0b\x0c\r\x1c\x1f \x85\xa0\x84\xa1\x01\x7f";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut r = state;
+            let line: Vec<u8> = (0..state % 30)
+                .map(|_| {
+                    r = r.rotate_left(5).wrapping_mul(0x2545_f491_4f6c_dd1d);
+                    alphabet[(r >> 8) as usize % alphabet.len()]
+                })
+                .collect();
+            let expected: Vec<&[u8]> = line.split(|&b| is_py_space(b)).filter(|w| !w.is_empty()).collect();
+            let words = Words::split(&line);
+            let word = |(s, e): (usize, usize)| &line[s..e];
+            assert_eq!(words.count, expected.len(), "{line:?}");
+            assert_eq!(words.ascii, line.is_ascii());
+            if let [first, rest @ ..] = &expected[..] {
+                assert_eq!(word(words.first), *first, "{line:?}");
+                assert_eq!(word(words.last), *expected.last().unwrap(), "{line:?}");
+                if let Some(second) = rest.first() {
+                    assert_eq!(word(words.second), *second, "{line:?}");
+                }
+            }
         }
     }
 
