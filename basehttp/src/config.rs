@@ -9,12 +9,15 @@ pub struct ServerConfig {
     /// which drops bursts of connections). The kernel caps it at
     /// `net.core.somaxconn`.
     pub request_queue_size: u32,
-    /// Most connections open at once, idle ones included; the accept loop
-    /// waits for a free slot beyond it (back-pressure). Default 16384.
+    /// Most connections open at once, idle ones included; beyond it the
+    /// server stops accepting until one closes (new clients wait in the
+    /// listen backlog: back-pressure). Default 16384.
     pub max_connections: usize,
-    /// Most worker threads, i.e. requests in progress at once; a connection
-    /// holds a worker only while one of its requests is being read,
-    /// handled or written. Default 512.
+    /// Most worker threads: one per core serves the connections, and one
+    /// more is added for each request that blocks for longer than 20 ms,
+    /// so this bounds the requests in progress at once. A connection holds
+    /// a thread only while one of its requests is being read, handled or
+    /// written. Default 512.
     pub max_workers: usize,
     /// A request head (request line and headers) must arrive within this
     /// time of its first byte, and a new connection must send its first

@@ -386,12 +386,14 @@ impl Io {
     /// and when the client may still be sending (unread request bytes), read
     /// and discard for a short while so that the kernel does not answer
     /// those bytes with an RST that would destroy the response in flight.
+    /// Without `linger` the FIN goes out when the connection is dropped
+    /// (its socket closed), so no `shutdown` call is made.
     pub(crate) fn close(&mut self, linger: bool) {
         let _ = self.flush();
-        if let Some(s) = self.stream.tcp() {
-            let _ = s.shutdown(Shutdown::Write);
-        }
         if linger && !self.eof {
+            if let Some(s) = self.stream.tcp() {
+                let _ = s.shutdown(Shutdown::Write);
+            }
             self.per_read = None;
             self.deadline = Some(Instant::now() + Duration::from_secs(2));
             let mut scratch = [0u8; 8192];

@@ -1,7 +1,7 @@
 //! The server: Python's `HTTPServer` / `ThreadingHTTPServer`. It binds the
-//! listening socket, accepts connections (under a cap) and hands them to
-//! the reactor, which serves them concurrently on its worker threads; or
-//! serves one connection on the calling thread (`handle_request`).
+//! listening socket and starts the reactor, whose worker threads accept
+//! and serve connections concurrently (`serve_forever`); or serves one
+//! connection on the calling thread (`handle_request`).
 
 use std::any::Any;
 use std::io;

@@ -1,4 +1,4 @@
-//! Stopping a server: the state shared by the accept loop, the connections
+//! Stopping a server: the state shared by the server, its connections
 //! and [`ShutdownHandle`]s (the shutdown flag, the registry of live
 //! connections, the count of active ones).
 
