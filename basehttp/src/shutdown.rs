@@ -65,10 +65,15 @@ impl Control {
         }
     }
 
+    /// Counts a connection opening or closing. Only a shutdown waits for
+    /// the count (`wait_idle`, after the flag is set), so only then is the
+    /// waiter woken: a notification is a system call.
     pub(crate) fn add_active(&self, delta: isize) {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         *active = active.saturating_add_signed(delta);
-        self.active_changed.notify_all();
+        if self.is_shutting_down() {
+            self.active_changed.notify_all();
+        }
     }
 
     /// Connections open now.
@@ -90,7 +95,8 @@ impl Control {
         self.requested.notify_all();
     }
 
-    /// Waits until no connection is active or `deadline` passes.
+    /// Waits until no connection is active or `deadline` passes (only
+    /// after a shutdown was requested: see `add_active`).
     pub(crate) fn wait_idle(&self, deadline: Instant) -> usize {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         while *active > 0 {
