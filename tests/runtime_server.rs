@@ -184,6 +184,25 @@ fn a_slow_handler_never_blocks_the_connections_that_share_its_poller() {
 }
 
 #[test]
+fn a_request_that_arrives_while_its_connection_is_blocked_is_not_lost() {
+    // The second request arrives while the first is still in its handler
+    // and the poller has been handed to another thread: that thread sees
+    // the event first, and the connection must be served again once the
+    // blocked thread parks it.
+    let gate = Gate::new();
+    let server = slow_and_fast_with(gate.clone(), ServerConfig::default(), http11);
+    let mut c = server.connect();
+    c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    thread::sleep(Duration::from_millis(100));
+    c.send(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    thread::sleep(Duration::from_millis(50));
+    gate.signal("release");
+    assert_eq!(body_of(&c.read_response()), "slow done");
+    assert_eq!(body_of(&c.read_response()), "fast");
+}
+
+#[test]
 fn a_slow_client_never_blocks_another_even_with_one_worker() {
     // A client that trickles its head (slowloris) holds no worker.
     let config = ServerConfig { max_workers: 1, ..ServerConfig::default() };
