@@ -17,9 +17,23 @@ pub(crate) struct Framing {
 
 /// DEV-6: the framing of a request with a version word, or the
 /// `(status, message)` that `send_error` must answer (then close).
+#[inline]
 pub(crate) fn check(headers: &HTTPMessage, request_version: &str) -> Result<Framing, (u16, &'static str)> {
     let has_te = headers.known_count(Known::TransferEncoding) > 0;
     let has_cl = headers.known_count(Known::ContentLength) > 0;
+    if !has_te && !has_cl {
+        return Ok(Framing { body: BodyKind::Empty, ambiguous: false });
+    }
+    check_fields(headers, request_version, has_te, has_cl)
+}
+
+/// [`check`] for a request with a `Transfer-Encoding` or a `Content-Length`.
+fn check_fields(
+    headers: &HTTPMessage,
+    request_version: &str,
+    has_te: bool,
+    has_cl: bool,
+) -> Result<Framing, (u16, &'static str)> {
     if has_te && has_cl {
         return Err((400, "Content-Length with Transfer-Encoding"));
     }
@@ -40,30 +54,28 @@ pub(crate) fn check(headers: &HTTPMessage, request_version: &str) -> Result<Fram
             Err((400, "Invalid Transfer-Encoding"))
         };
     }
-    if has_cl {
-        let mut length = None;
-        let mut fields = 0;
-        let mut plain = true;
-        for value in headers.known_all(Known::ContentLength) {
-            fields += 1;
-            plain &= !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-            for element in value.split(',').map(trim_ows) {
-                // RFC 9110 §8.6: 1*DIGIT; at most 19 digits always fit a u64.
-                if element.is_empty() || element.len() > 19 || !element.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err((400, "Invalid Content-Length"));
-                }
-                let n: u64 = element.parse().map_err(|_| (400, "Invalid Content-Length"))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err((400, "Invalid Content-Length"));
-                }
-                length = Some(n);
+    // Content-Length only.
+    let mut length = None;
+    let mut fields = 0;
+    let mut plain = true;
+    for value in headers.known_all(Known::ContentLength) {
+        fields += 1;
+        plain &= !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+        for element in value.split(',').map(trim_ows) {
+            // RFC 9110 §8.6: 1*DIGIT; at most 19 digits always fit a u64.
+            if element.is_empty() || element.len() > 19 || !element.bytes().all(|b| b.is_ascii_digit()) {
+                return Err((400, "Invalid Content-Length"));
             }
+            let n: u64 = element.parse().map_err(|_| (400, "Invalid Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err((400, "Invalid Content-Length"));
+            }
+            length = Some(n);
         }
-        let n = length.unwrap_or(0);
-        let body = if n == 0 { BodyKind::Empty } else { BodyKind::Length(n) };
-        return Ok(Framing { body, ambiguous: fields > 1 || !plain });
     }
-    Ok(Framing { body: BodyKind::Empty, ambiguous: false })
+    let n = length.unwrap_or(0);
+    let body = if n == 0 { BodyKind::Empty } else { BodyKind::Length(n) };
+    Ok(Framing { body, ambiguous: fields > 1 || !plain })
 }
 
 fn trim_ows(s: &str) -> &str {

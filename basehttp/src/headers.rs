@@ -147,6 +147,7 @@ impl HTTPMessage {
     }
 
     /// Records a field whose text is (or is about to be) at these spans.
+    #[inline]
     fn add_field(&mut self, name: (u32, u32), value: (u32, u32), name_bytes: &[u8]) {
         if let Some(known) = Known::classify(name_bytes) {
             let k = known as usize;
@@ -162,6 +163,7 @@ impl HTTPMessage {
     /// it. An ASCII line is not copied yet: it joins `pending`, the run of
     /// lines that [`flush`](Self::flush) copies in one piece, so `buf` must
     /// not change until then. Any other line is decoded at once.
+    #[inline]
     pub(crate) fn add_scanned(&mut self, buf: &[u8], at: usize, field: &ScannedLine, pending: &mut Option<Pending>) {
         let ScannedLine { colon, value: (start, end), ascii, .. } = *field;
         let name = &buf[at..at + colon];
@@ -189,12 +191,14 @@ impl HTTPMessage {
     }
 
     /// The first value of a known field.
+    #[inline]
     pub(crate) fn known(&self, known: Known) -> Option<&str> {
         let k = known as usize;
         (self.index.count[k] > 0).then(|| self.span(self.fields[self.index.first[k] as usize].value))
     }
 
     /// How many fields `known` has.
+    #[inline]
     pub(crate) fn known_count(&self, known: Known) -> usize {
         self.index.count[known as usize] as usize
     }

@@ -72,6 +72,8 @@ pub struct Request {
     pub(crate) head_started: Option<Instant>,
     /// The connection's entry in the server's registry (shutdown).
     pub(crate) slot: crate::shutdown::SlotGuard,
+    /// `protocol_version >= "HTTP/1.1"` (the class is fixed per server).
+    http11: bool,
 }
 
 impl Request {
@@ -82,6 +84,7 @@ impl Request {
         slot: crate::shutdown::SlotGuard,
     ) -> Self {
         let default_version = shared.class.default_request_version.clone();
+        let http11 = shared.class.protocol_version.as_str() >= "HTTP/1.1";
         Request {
             client_address,
             command: String::new(),
@@ -100,6 +103,7 @@ impl Request {
             requests: 0,
             head_started: None,
             slot,
+            http11,
         }
     }
 
@@ -230,7 +234,7 @@ impl Request {
                 self.send_error_explain(400, Some(&message), None)?;
                 return Ok(None);
             };
-            if (major, minor) >= (1, 1) && self.protocol_version() >= "HTTP/1.1" {
+            if (major, minor) >= (1, 1) && self.http11 {
                 self.close_connection = false;
             }
             // Strict: an explicit `HTTP/0.x` would answer in HTTP/0.9 mode
@@ -364,14 +368,11 @@ impl Request {
         let conntype = self.headers.known(Known::Connection).unwrap_or("");
         if conntype.eq_ignore_ascii_case("close") {
             self.close_connection = true;
-        } else if conntype.eq_ignore_ascii_case("keep-alive") && self.protocol_version() >= "HTTP/1.1" {
+        } else if conntype.eq_ignore_ascii_case("keep-alive") && self.http11 {
             self.close_connection = false;
         }
         let expect = self.headers.known(Known::Expect).unwrap_or("");
-        if expect.eq_ignore_ascii_case("100-continue")
-            && self.protocol_version() >= "HTTP/1.1"
-            && self.request_version.as_str() >= "HTTP/1.1"
-        {
+        if expect.eq_ignore_ascii_case("100-continue") && self.http11 && self.request_version.as_str() >= "HTTP/1.1" {
             let hook = self.shared.class.handle_expect_100;
             if !hook(self)? {
                 return Ok(false);
@@ -434,7 +435,9 @@ impl Request {
 /// version, reset twice per request).
 #[inline]
 fn set_text(dst: &mut String, src: &str) {
-    if dst != src {
+    // A fold, not `!=`: no call to libc's memcmp for a few bytes.
+    let same = dst.len() == src.len() && dst.bytes().zip(src.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0;
+    if !same {
         dst.clear();
         dst.push_str(src);
     }
