@@ -448,7 +448,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("eight bytes"));
     a.len() == b.len()
         && a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y))
-        && a.chunks_exact(8).remainder() == b.chunks_exact(8).remainder()
+        && a.chunks_exact(8)
+            .remainder()
+            .iter()
+            .zip(b.chunks_exact(8).remainder())
+            .fold(true, |eq, (x, y)| eq & (x == y))
 }
 
 /// `io.read_line(MAX_LINE + 1)` for a line already in the buffer: its span,
