@@ -59,19 +59,25 @@ impl Known {
         (Known::TransferEncoding, b"transfer-encoding"),
     ];
 
-    /// Which known field `name` is (ASCII case-insensitive), if any.
+    /// Which known field `name` is (ASCII case-insensitive), if any. Inline
+    /// test of the length and first letter; the comparison is out of line.
+    #[inline]
     fn classify(name: &[u8]) -> Option<Known> {
-        let slot = match name.len() {
-            4 => 0,
-            6 => 1,
-            10 => 2,
-            14 => 3,
-            17 => 4,
+        let slot = match (name.len(), name.first().map(|b| b | 0x20)) {
+            (4, Some(b'h')) => 0,
+            (6, Some(b'e')) => 1,
+            (10, Some(b'c')) => 2,
+            (14, Some(b'c')) => 3,
+            (17, Some(b't')) => 4,
             _ => return None,
         };
+        Self::confirm(name, slot)
+    }
+
+    /// The rest of `classify`: the whole name against `NAMES[slot]`.
+    fn confirm(name: &[u8], slot: usize) -> Option<Known> {
         let (known, lower) = Self::NAMES[slot];
-        // The first letter turns most names of the same length away.
-        (name[0] | 0x20 == lower[0] && name.eq_ignore_ascii_case(lower)).then_some(known)
+        name.eq_ignore_ascii_case(lower).then_some(known)
     }
 }
 
