@@ -16,9 +16,8 @@
 //! (where the socket read puts it), then `read_request_line` and
 //! `parse_request` run on one `Request` reused from parse to parse, as on a
 //! keep-alive connection (its strings, header storage and buffers keep
-//! their capacity). Not measured: the socket read, the connection's check
-//! that the head is complete, and `read_and_parse`'s deadline (one
-//! `Instant::now()` per request).
+//! their capacity). Not measured: the socket read, and the connection's
+//! check that the whole head has arrived before it parses.
 
 use std::hint::black_box;
 
