@@ -33,7 +33,8 @@ fn plain_ascii(bytes: &[u8]) -> bool {
     for word in &mut words {
         let w = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
         let low = w.wrapping_sub(ONES * 0x20) & !w;
-        let high = w.wrapping_add(ONES * (0x7f - 0x7e)) | w;
+        // Adding 0x01 carries into the high bit exactly for 0x7F..=0xFF.
+        let high = w.wrapping_add(ONES) | w;
         if (low | high) & HIGHS != 0 {
             return false;
         }
