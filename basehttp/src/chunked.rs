@@ -95,19 +95,14 @@ impl ChunkedDecoder {
             if !out.is_empty() && o == out.len() {
                 break;
             }
-            // Once body bytes were produced, an error is deferred: the state
-            // before the failing byte is kept, so the next call fails alike.
-            let before = (o > 0).then(|| self.clone());
+            // Once body bytes were produced, an error is deferred: `step`
+            // leaves the state as it was before the failing byte, so the
+            // next call fails alike.
             match self.step(input, out, i, o) {
                 Ok(Some(next)) => (i, o) = next,
                 Ok(None) => break,
-                Err(e) => match before {
-                    None => return Err(e),
-                    Some(before) => {
-                        *self = before;
-                        break;
-                    }
-                },
+                Err(e) if o == 0 => return Err(e),
+                Err(_) => break,
             }
         }
         Ok((i, o))
@@ -115,7 +110,7 @@ impl ChunkedDecoder {
 
     /// One step of [`decode`](Self::decode) at `input[i]` with `o` bytes
     /// produced: the new `(i, o)`, or `None` to stop. An error leaves
-    /// `input[i]` unconsumed.
+    /// `input[i]` unconsumed and the decoder unchanged.
     fn step(&mut self, input: &[u8], out: &mut [u8], i: usize, o: usize) -> io::Result<Option<(usize, usize)>> {
         let b = input[i];
         match self.state {
@@ -136,11 +131,10 @@ impl ChunkedDecoder {
                 self.state = State::Size;
             }
             State::Size | State::SizeSpace | State::Extension => {
-                self.line_len += 1;
-                if self.line_len > MAX_CHUNK_LINE {
+                if self.line_len + 1 > MAX_CHUNK_LINE {
                     return Err(invalid("chunk-size line too long"));
                 }
-                self.state = match (self.state, b) {
+                let state = match (self.state, b) {
                     (_, b'\r') => State::SizeLf,
                     (_, b'\n') => return Err(invalid("bare LF in chunk-size line")),
                     (State::Extension, 0) => return Err(invalid("NUL in chunk extension")),
@@ -157,6 +151,8 @@ impl ChunkedDecoder {
                     }
                     _ => return Err(invalid("junk after chunk size")),
                 };
+                self.line_len += 1;
+                self.state = state;
             }
             State::SizeLf => {
                 if b != b'\n' {
@@ -177,23 +173,24 @@ impl ChunkedDecoder {
                 self.state = State::SizeStart;
             }
             State::TrailerStart | State::TrailerLine => {
-                self.trailer_bytes += 1;
-                if self.trailer_bytes > MAX_TRAILER_BYTES {
+                if self.trailer_bytes + 1 > MAX_TRAILER_BYTES {
                     return Err(invalid("trailer section too large"));
                 }
-                self.state = match (self.state, b) {
+                let state = match (self.state, b) {
                     (State::TrailerStart, b'\r') => State::FinalLf,
                     (_, b'\r') => State::TrailerLf,
                     (_, b'\n' | 0) => return Err(invalid("bare LF or NUL in trailer")),
                     (State::TrailerStart, _) => {
-                        self.trailer_lines += 1;
-                        if self.trailer_lines > MAX_TRAILER_LINES {
+                        if self.trailer_lines + 1 > MAX_TRAILER_LINES {
                             return Err(invalid("too many trailer lines"));
                         }
+                        self.trailer_lines += 1;
                         State::TrailerLine
                     }
                     _ => State::TrailerLine,
                 };
+                self.trailer_bytes += 1;
+                self.state = state;
             }
             State::TrailerLf | State::FinalLf => {
                 if b != b'\n' {
