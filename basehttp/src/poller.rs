@@ -61,10 +61,41 @@ fn token(index: u32, generation: u32) -> u64 {
     (u64::from(generation) << 32) | u64::from(index)
 }
 
+fn index(token: u64) -> u32 {
+    (token & u64::from(u32::MAX)) as u32
+}
+
 impl<H> Table<H> {
     fn slot(&mut self, token: u64) -> Option<&mut Slot<H>> {
-        let slot = self.slots.get_mut((token & u64::from(u32::MAX)) as usize)?;
+        let slot = self.slots.get_mut(index(token) as usize)?;
         (u64::from(slot.generation) == token >> 32).then_some(slot)
+    }
+
+    /// Empties slot `index` for reuse; a new generation makes its old
+    /// token (and any late event for it) stale. Returns what it held.
+    fn free_slot(&mut self, index: u32) -> Entry<H> {
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(index);
+        std::mem::replace(&mut slot.entry, Entry::Vacant)
+    }
+
+    /// The next ready item from the queue: the listener, or a parked
+    /// connection (taken out and marked busy). An event for a busy
+    /// connection marks it woken; a stale token is dropped.
+    fn pop_ready(&mut self) -> Option<Ready<H>> {
+        while let Some((token, hangup)) = self.ready.pop_front() {
+            if token == LISTENER {
+                return Some(Ready::Listener);
+            }
+            let Some(slot) = self.slot(token) else { continue };
+            match std::mem::replace(&mut slot.entry, Entry::Busy { woken: false }) {
+                Entry::Parked(conn) => return Some(Ready::Conn(token, conn, hangup)),
+                Entry::Busy { .. } => slot.entry = Entry::Busy { woken: true },
+                Entry::Vacant => slot.entry = Entry::Vacant,
+            }
+        }
+        None
     }
 }
 
@@ -159,7 +190,7 @@ impl<H> Poller<H> {
     /// listener, or nothing. Waits in `epoll_wait` (at most `timeout`) only
     /// when the ready queue is empty.
     pub(crate) fn next(&self, events: &mut [Event], timeout: &Timespec) -> Ready<H> {
-        if let Some(ready) = self.pop_ready() {
+        if let Some(ready) = self.lock().pop_ready() {
             return ready;
         }
         let n = match epoll::wait(&self.epoll, &mut *events, Some(timeout)) {
@@ -172,7 +203,7 @@ impl<H> Poller<H> {
             }
         };
         let mut woken = false;
-        {
+        let ready = {
             let mut table = self.lock();
             for event in &events[..n] {
                 let flags = event.flags;
@@ -182,28 +213,13 @@ impl<H> Poller<H> {
                     token => table.ready.push_back((token, hangup)),
                 }
             }
-        }
+            table.pop_ready()
+        };
         if woken {
             let mut count = [0u8; 8];
             let _ = rustix::io::read(&self.wake, &mut count);
         }
-        self.pop_ready().unwrap_or(Ready::Nothing)
-    }
-
-    fn pop_ready(&self) -> Option<Ready<H>> {
-        let mut table = self.lock();
-        while let Some((token, hangup)) = table.ready.pop_front() {
-            if token == LISTENER {
-                return Some(Ready::Listener);
-            }
-            let Some(slot) = table.slot(token) else { continue };
-            match std::mem::replace(&mut slot.entry, Entry::Busy { woken: false }) {
-                Entry::Parked(conn) => return Some(Ready::Conn(token, conn, hangup)),
-                Entry::Busy { .. } => slot.entry = Entry::Busy { woken: true },
-                Entry::Vacant => slot.entry = Entry::Vacant,
-            }
-        }
-        None
+        ready.unwrap_or(Ready::Nothing)
     }
 
     /// Parks a connection again after it was served. If an event for it
@@ -228,11 +244,8 @@ impl<H> Poller<H> {
     /// Frees a connection's slot; returns the connection if it was parked.
     pub(crate) fn vacate(&self, token: u64) -> Option<Box<Conn<H>>> {
         let mut table = self.lock();
-        let slot = table.slot(token)?;
-        slot.generation = slot.generation.wrapping_add(1);
-        let entry = std::mem::replace(&mut slot.entry, Entry::Vacant);
-        table.free.push((token & u64::from(u32::MAX)) as u32);
-        match entry {
+        table.slot(token)?;
+        match table.free_slot(index(token)) {
             Entry::Parked(conn) => Some(conn),
             _ => None,
         }
@@ -241,15 +254,12 @@ impl<H> Poller<H> {
     /// Takes out every parked connection that `keep` rejects.
     pub(crate) fn evict(&self, mut keep: impl FnMut(&Conn<H>) -> bool) -> Vec<Box<Conn<H>>> {
         let mut table = self.lock();
-        let table = &mut *table;
         let mut out = Vec::new();
-        for (index, slot) in table.slots.iter_mut().enumerate() {
-            if matches!(&slot.entry, Entry::Parked(conn) if !keep(conn)) {
-                if let Entry::Parked(conn) = std::mem::replace(&mut slot.entry, Entry::Vacant) {
+        for index in 0..table.slots.len() as u32 {
+            if matches!(&table.slots[index as usize].entry, Entry::Parked(conn) if !keep(conn)) {
+                if let Entry::Parked(conn) = table.free_slot(index) {
                     out.push(conn);
                 }
-                slot.generation = slot.generation.wrapping_add(1);
-                table.free.push(index as u32);
             }
         }
         out
@@ -258,12 +268,6 @@ impl<H> Poller<H> {
     /// Interrupts the owner's `epoll_wait`.
     pub(crate) fn wake(&self) {
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
-    }
-
-    /// Connections parked now (for the supervisor's and tests' counts).
-    #[allow(dead_code)]
-    pub(crate) fn parked(&self) -> usize {
-        self.lock().slots.iter().filter(|s| matches!(s.entry, Entry::Parked(_))).count()
     }
 
     /// Records that the owner finished serving a connection.

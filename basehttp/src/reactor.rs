@@ -50,9 +50,10 @@ const SPARE_IDLE: Duration = Duration::from_secs(10);
 const WAIT: Timespec = Timespec { tv_sec: 1, tv_nsec: 0 };
 /// Connections accepted per listener event before serving others.
 const ACCEPT_BATCH: usize = 64;
+/// The first wait after an accept error; it doubles up to 1 s.
+const INITIAL_BACKOFF: Duration = Duration::from_millis(5);
 
 /// Pollers waiting for a thread, and how many spare threads wait for one.
-#[derive(Default)]
 struct Handovers<H> {
     queue: VecDeque<(Arc<Poller<H>>, u64)>,
     spares: usize,
@@ -102,11 +103,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         let reactor = Arc::new(Reactor {
             pollers,
             listener,
-            accepting: Mutex::new(Accepting {
-                paused: false,
-                resume_at: Instant::now(),
-                backoff: Duration::from_millis(5),
-            }),
+            accepting: Mutex::new(Accepting { paused: false, resume_at: Instant::now(), backoff: INITIAL_BACKOFF }),
             next_poller: AtomicUsize::new(0),
             handovers: Mutex::new(Handovers { queue: VecDeque::new(), spares: 0 }),
             handover_ready: Condvar::new(),
@@ -225,39 +222,47 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
 
     /// Accepts what the listener has (up to a batch), handing the
     /// connections round-robin to the pollers. Pauses accepting at the
-    /// connection cap and after an accept error (with a back-off).
+    /// connection cap and after an accept error (with a back-off, which
+    /// the first connection accepted afterwards resets).
     fn accept(&self) {
         let control = &self.shared.control;
+        let (mut accepted, mut failed) = (false, None);
         for _ in 0..ACCEPT_BATCH {
             if control.is_shutting_down() || self.stopping.load(Ordering::SeqCst) {
-                return;
+                break;
             }
             if control.active_count() >= self.shared.config.max_connections.max(1) {
                 self.pause_accepting(false);
-                return;
+                break;
             }
             match self.listener.accept() {
                 Ok((stream, peer)) => {
+                    accepted = true;
                     let Some((handler, req)) = connection::open(stream, peer, &self.shared, &*self.factory) else {
                         continue;
                     };
-                    let conn =
-                        Box::new(Conn { handler, req, deadline: Instant::now() + self.shared.config.header_timeout });
+                    let deadline = self.coarse_now() + self.shared.config.header_timeout;
+                    let conn = Box::new(Conn { handler, req, deadline });
                     let next = self.next_poller.fetch_add(1, Ordering::Relaxed) % self.pollers.len();
                     if let Err(e) = self.pollers[next].register(conn) {
                         log::error!(target: crate::logging::LOG_TARGET, "cannot watch a connection: {e}");
                     }
-                    self.accepting.lock().unwrap_or_else(|e| e.into_inner()).backoff = Duration::from_millis(5);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
                 Err(e) => {
-                    // EMFILE and friends: wait for descriptors to free up.
-                    let backoff = self.pause_accepting(true);
-                    log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
-                    return;
+                    failed = Some(e);
+                    break;
                 }
             }
+        }
+        if accepted {
+            self.accepting.lock().unwrap_or_else(|e| e.into_inner()).backoff = INITIAL_BACKOFF;
+        }
+        if let Some(e) = failed {
+            // EMFILE and friends: wait for descriptors to free up.
+            let backoff = self.pause_accepting(true);
+            log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
         }
     }
 
@@ -351,11 +356,5 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         }
         let _guard = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
         self.handover_ready.notify_all();
-    }
-
-    /// Worker threads running now (for tests and the benchmark's thread count).
-    #[allow(dead_code)]
-    pub(crate) fn worker_count(&self) -> usize {
-        self.workers.load(Ordering::SeqCst)
     }
 }
