@@ -584,3 +584,38 @@ fn handler_results_accept_any_error() {
     assert_eq!(server.exchange_norm(b"GET /x HTTP/1.0\r\n\r\n"), FIVE_HUNDRED("HTTP/1.0"));
     assert_eq!(*seen.lock().unwrap(), 2);
 }
+
+/// Answers with the head only, or, when `send_response` fails, with the
+/// error kind as raw bytes (no head is flushed).
+fn version_probe(req: &mut Request) -> HandlerResult {
+    match req.send_response(200) {
+        Ok(()) => req.end_headers()?,
+        Err(e) => req.wfile().write_all(format!("refused: {:?}", e.kind()).as_bytes())?,
+    }
+    Ok(())
+}
+
+#[test]
+fn a_server_version_that_is_not_printable_ascii_goes_through_send_header() {
+    // The Server line is pre-built for printable ASCII; anything else is
+    // written as send_header writes it: latin-1, or refused (DEV-1).
+    struct Latin;
+    impl BaseHTTPRequestHandler for Latin {
+        const SERVER_VERSION: &'static str = "Caf\u{e9}/1.0\tbeta";
+        fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
+            version_probe(req)
+        }
+    }
+    struct Injected;
+    impl BaseHTTPRequestHandler for Injected {
+        const SERVER_VERSION: &'static str = "Evil/1.0\r\nX-Injected: 1";
+        fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
+            version_probe(req)
+        }
+    }
+    let out = basehttp::serve_bytes(&mut Latin, b"GET / HTTP/1.0\r\n\r\n");
+    let expected = format!("Server: Caf\u{e9}/1.0\tbeta {}\r\n", Latin::SYS_VERSION);
+    assert!(latin1(&out).contains(&expected), "{:?}", latin1(&out));
+    let out = basehttp::serve_bytes(&mut Injected, b"GET / HTTP/1.0\r\n\r\n");
+    assert_eq!(latin1(&out), "refused: InvalidInput");
+}

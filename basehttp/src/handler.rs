@@ -235,8 +235,9 @@ pub struct HandlerClass {
     pub(crate) handle_expect_100: fn(&mut Request) -> io::Result<bool>,
     /// `server_version + " " + sys_version`, built once.
     pub(crate) version_string: String,
-    /// `Server: <version_string>\r\n` as sent, when it is plain ASCII
-    /// with no CR, LF or NUL (else `send_header` runs and refuses it).
+    /// `Server: <version_string>\r\n` as sent, when the version string
+    /// is plain (printable ASCII, as `send_header` would pass it through);
+    /// otherwise `send_header` writes it, or refuses it (DEV-1).
     pub(crate) server_line: Option<Vec<u8>>,
 }
 
@@ -266,7 +267,7 @@ impl HandlerClass {
     /// Recomputes derived values after a field changed.
     pub(crate) fn refresh(&mut self) {
         self.version_string = format!("{} {}", self.server_version, self.sys_version);
-        let plain = self.version_string.bytes().all(|b| b.is_ascii() && !matches!(b, b'\r' | b'\n' | 0));
+        let plain = crate::response::plain_ascii(self.version_string.as_bytes());
         self.server_line = plain.then(|| format!("Server: {}\r\n", self.version_string).into_bytes());
     }
 }

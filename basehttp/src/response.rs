@@ -26,7 +26,7 @@ fn has_forbidden(text: &str) -> bool {
 /// (anything else, tab included, takes the checking path). Eight bytes at
 /// a time: a byte below 0x20 or above 0x7E sets its high bit in `low` or
 /// `high`.
-fn plain_ascii(bytes: &[u8]) -> bool {
+pub(crate) fn plain_ascii(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let mut words = bytes.chunks_exact(8);
@@ -91,7 +91,7 @@ impl Request {
         }
         match &self.shared.class.server_line {
             Some(line) => self.head.extend_from_slice(line),
-            // A version string that send_header refuses: the same error.
+            // Not plain: send_header encodes it (latin-1) or refuses it.
             None => {
                 let shared = self.shared.clone();
                 self.send_header("Server", &shared.class.version_string)?;
