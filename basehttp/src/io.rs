@@ -261,11 +261,11 @@ impl Io {
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !wait => {
-                    self.maybe_more = false;
-                    return Err(e);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && wait => {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !wait {
+                        self.maybe_more = false;
+                        return Err(e);
+                    }
                     if let Some(after) = self.deadline_after.take() {
                         self.deadline = Some(self.deadline.unwrap_or_else(|| Instant::now() + after));
                     }

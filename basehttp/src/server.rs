@@ -10,10 +10,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::address::{host_name, ServerAddress};
-use crate::config::ServerConfig;
 use rustix::event::PollFlags;
 
+use crate::address::{host_name, ServerAddress};
+use crate::config::ServerConfig;
 use crate::handler::{BaseHTTPRequestHandler, HandlerClass};
 use crate::io::wait_for;
 use crate::reactor::Reactor;
@@ -278,9 +278,13 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         let shared = self.shared();
         let listener = self.listener()?;
         // Python waits in select() for at most `timeout`, then accepts.
-        // The socket is non-blocking once serve_forever has run.
+        // The socket is non-blocking once serve_forever has run, so a
+        // connection another process took first means waiting again, for
+        // what is left of the timeout.
+        let deadline = self.timeout.map(|t| Instant::now() + t);
         let (stream, peer) = loop {
-            if !wait_for(&**listener, PollFlags::IN, self.timeout)? {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if !wait_for(&**listener, PollFlags::IN, left)? {
                 self.handle_timeout();
                 return Ok(false);
             }
