@@ -138,13 +138,20 @@ fn slow_and_fast_with(gate: Arc<Gate>, config: ServerConfig, setup: fn(&mut HTTP
     })
 }
 
+/// A connection that sent `request` for `/slow`, once its handler is
+/// inside (blocked until the gate's "release").
+fn enter_slow(server: &TestServer, gate: &Gate, request: &[u8]) -> Client {
+    let mut slow = server.connect();
+    slow.send(request);
+    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    slow
+}
+
 #[test]
 fn a_slow_handler_never_blocks_another_connection() {
     let gate = Gate::new();
     let server = slow_and_fast(gate.clone(), ServerConfig::default());
-    let mut slow = server.connect();
-    slow.send(b"GET /slow HTTP/1.0\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let mut slow = enter_slow(&server, &gate, b"GET /slow HTTP/1.0\r\n\r\n");
     let started = Instant::now();
     assert_eq!(body_of(&server.exchange(b"GET /fast HTTP/1.0\r\n\r\n")), "fast");
     assert!(started.elapsed() < Duration::from_secs(3), "the fast request waited {:?}", started.elapsed());
@@ -168,9 +175,7 @@ fn a_slow_handler_never_blocks_the_connections_that_share_its_poller() {
     for c in parked.iter_mut() {
         assert_eq!(ask(c), "fast");
     }
-    let mut slow = server.connect();
-    slow.send(b"GET /slow HTTP/1.0\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let mut slow = enter_slow(&server, &gate, b"GET /slow HTTP/1.0\r\n\r\n");
     let started = Instant::now();
     for c in parked.iter_mut() {
         assert_eq!(ask(c), "fast", "a keep-alive connection parked before the slow request");
@@ -191,9 +196,7 @@ fn a_request_that_arrives_while_its_connection_is_blocked_is_not_lost() {
     // blocked thread parks it.
     let gate = Gate::new();
     let server = slow_and_fast_with(gate.clone(), ServerConfig::default(), http11);
-    let mut c = server.connect();
-    c.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let mut c = enter_slow(&server, &gate, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
     thread::sleep(Duration::from_millis(100));
     c.send(b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     thread::sleep(Duration::from_millis(50));
@@ -267,9 +270,7 @@ fn max_workers_caps_requests_in_progress() {
     let gate = Gate::new();
     let config = ServerConfig { max_workers: 1, ..ServerConfig::default() };
     let server = slow_and_fast(gate.clone(), config);
-    let mut slow = server.connect();
-    slow.send(b"GET /slow HTTP/1.0\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let mut slow = enter_slow(&server, &gate, b"GET /slow HTTP/1.0\r\n\r\n");
     let mut fast = server.connect();
     fast.send(b"GET /fast HTTP/1.0\r\n\r\n");
     fast.assert_silent(Duration::from_millis(500));
@@ -391,9 +392,7 @@ fn shutdown_from_another_thread_lets_the_request_in_flight_finish() {
     let gate = Gate::new();
     let server = slow_and_fast(gate.clone(), ServerConfig::default());
     let handle = server.shutdown_handle();
-    let mut slow = server.connect();
-    slow.send(b"GET /slow HTTP/1.0\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let mut slow = enter_slow(&server, &gate, b"GET /slow HTTP/1.0\r\n\r\n");
     let shutdown = thread::spawn(move || {
         handle.shutdown();
         Instant::now()
@@ -430,9 +429,7 @@ fn shutdown_grace_bounds_the_wait_for_stuck_handlers() {
     let gate = Gate::new();
     let config = ServerConfig { shutdown_grace: Duration::from_millis(300), ..ServerConfig::default() };
     let server = slow_and_fast(gate.clone(), config);
-    let mut stuck = server.connect();
-    stuck.send(b"GET /slow HTTP/1.0\r\n\r\n");
-    assert!(gate.wait("slow entered", Duration::from_secs(10)));
+    let stuck = enter_slow(&server, &gate, b"GET /slow HTTP/1.0\r\n\r\n");
     let started = Instant::now();
     server.shutdown_handle().shutdown();
     assert!(started.elapsed() < Duration::from_secs(4), "shutdown took {:?}", started.elapsed());
