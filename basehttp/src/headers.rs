@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::swar::{any16, at_least_7f, below, word, HI, LO};
+
 /// The parsed header fields of a request: an ordered, case-insensitive
 /// multimap, like Python's `http.client.HTTPMessage`.
 ///
@@ -334,30 +336,6 @@ fn line_len(bytes: &[u8], from: usize) -> Option<usize> {
     crate::io::find_byte(&bytes[from..], b'\n').map(|i| from + i + 1)
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// Eight bytes from `at` as one little-endian word, if there are eight.
-fn word(bytes: &[u8], at: usize) -> Option<u64> {
-    bytes.get(at..at + 8).map(|w| u64::from_le_bytes(w.try_into().expect("eight bytes")))
-}
-
-/// Flags (high bit of the byte) the bytes of `x` below `n` (`n` <= 0x80).
-/// Exact for the lowest flagged byte; the bytes above it may be flagged
-/// wrongly, which the callers never look at.
-fn below(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(LO * u64::from(n)) & !x & HI
-}
-
-/// Whether any of the 16 bytes at `at` is a `hit`; `None` if there are
-/// fewer. A fold without early exit over a fixed-size array, which LLVM
-/// turns into one SSE2 compare and `pmovmskb`.
-#[inline(always)]
-pub(crate) fn any16(bytes: &[u8], at: usize, hit: impl Fn(u8) -> bool) -> Option<bool> {
-    let chunk: &[u8; 16] = bytes.get(at..at + 16)?.try_into().ok()?;
-    Some(chunk.iter().fold(false, |acc, &b| acc | hit(b)))
-}
-
 /// The first byte that cannot be in a field name: outside 0x21-0x7E, or `:`.
 #[inline]
 fn name_end(bytes: &[u8]) -> usize {
@@ -367,8 +345,7 @@ fn name_end(bytes: &[u8]) -> usize {
     }
     while let Some(x) = word(bytes, at) {
         let colon = below(x ^ (LO * u64::from(b':')), 1);
-        let high = (((x & !HI) + LO) | x) & HI; // 0x7F and above
-        let mask = below(x, 0x21) | high | colon;
+        let mask = below(x, 0x21) | at_least_7f(x) | colon;
         if mask != 0 {
             return at + mask.trailing_zeros() as usize / 8;
         }

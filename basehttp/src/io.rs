@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::body::Body;
+use crate::swar;
 
 thread_local! {
     /// Read and write buffers of parked connections, reused by whichever
@@ -23,16 +24,11 @@ thread_local! {
 
 /// The first `needle` in `hay`, eight bytes at a time (a portable memchr).
 pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let pattern = u64::from_ne_bytes([needle; 8]);
-    let mut chunks = hay.chunks_exact(8);
+    let pattern = swar::LO * u64::from(needle);
     let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_ne_bytes(word) ^ pattern;
-        if x.wrapping_sub(LO) & !x & HI != 0 {
+    for chunk in hay.chunks_exact(8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if swar::below(x ^ pattern, 1) != 0 {
             break;
         }
         at += 8;

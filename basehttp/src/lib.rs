@@ -24,6 +24,7 @@ mod server;
 mod shutdown;
 mod simple;
 mod status;
+mod swar;
 
 pub use address::ServerAddress;
 pub use basehttp_macros::http_handler;

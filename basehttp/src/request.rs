@@ -14,6 +14,7 @@ use crate::io::{Io, Line};
 use crate::profile::Profile;
 use crate::pyrepr::repr;
 use crate::server::{ServerInfo, Shared};
+use crate::swar;
 
 /// Longest request line or header line, terminator included (B9, B28).
 pub const MAX_LINE: usize = 65536;
@@ -634,16 +635,15 @@ fn parse_version_strict(version: &[u8]) -> Option<(u64, u64)> {
 /// (the last word overlaps the one before): every whitespace byte is below
 /// 0x21 or above 0x7F, and each such candidate is then looked up.
 fn space_at(line: &[u8], mut at: usize, high: &mut bool) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
     while at < line.len() {
         let base = match line.len() {
             len if at + 8 <= len => at,
             len if len >= 8 => len - 8,
             _ => return space_at_bytewise(line, at, high),
         };
-        let x = u64::from_le_bytes(line[base..base + 8].try_into().expect("eight bytes"));
-        let candidates = ((x.wrapping_sub(LO * 0x21) & !x) | x) & HI & (u64::MAX << (8 * (at - base)));
+        let x = swar::word(line, base).expect("eight bytes");
+        // Bytes up to 0x20 (the spaces among them) and non-ASCII ones.
+        let candidates = (swar::below(x, 0x21) | (x & swar::HI)) & (u64::MAX << (8 * (at - base)));
         if candidates == 0 {
             at = base + 8;
             continue;

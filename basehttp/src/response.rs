@@ -10,6 +10,7 @@ use crate::headers::encode_latin1;
 use crate::pyrepr::repr;
 use crate::request::Request;
 use crate::status::responses;
+use crate::swar;
 
 fn injection(what: &str, text: &str) -> io::Error {
     io::Error::new(
@@ -24,22 +25,16 @@ fn has_forbidden(text: &str) -> bool {
 
 /// Printable ASCII (0x20..=0x7E): bytes that go into a head as they are
 /// (anything else, tab included, takes the checking path). Eight bytes at
-/// a time: a byte below 0x20 or above 0x7E sets its high bit in `low` or
-/// `high`.
+/// a time.
 pub(crate) fn plain_ascii(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let w = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
-        let low = w.wrapping_sub(ONES * 0x20) & !w;
-        // Adding 0x01 carries into the high bit exactly for 0x7F..=0xFF.
-        let high = w.wrapping_add(ONES) | w;
-        if (low | high) & HIGHS != 0 {
+    let mut at = 0;
+    while let Some(x) = swar::word(bytes, at) {
+        if swar::below(x, 0x20) | swar::at_least_7f(x) != 0 {
             return false;
         }
+        at += 8;
     }
-    words.remainder().iter().all(|&b| (0x20..0x7f).contains(&b))
+    bytes[at..].iter().all(|&b| (0x20..0x7f).contains(&b))
 }
 
 /// Appends `n` in decimal.
