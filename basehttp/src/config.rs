@@ -13,11 +13,13 @@ pub struct ServerConfig {
     /// server stops accepting until one closes (new clients wait in the
     /// listen backlog: back-pressure). Default 16384.
     pub max_connections: usize,
-    /// Most worker threads: one per core serves the connections, and one
-    /// more is added for each request that blocks for longer than 20 ms,
-    /// so this bounds the requests in progress at once. A connection holds
-    /// a thread only while one of its requests is being read, handled or
-    /// written. Default 512.
+    /// Most requests that may block at once. Quick requests are served by
+    /// the thread that owns their connection's poller (one per core); a
+    /// request that blocks (a slow database call, a slow body) holds a
+    /// thread of its own, and the poller goes on with another thread. At
+    /// this many such requests, new requests that are expected to block
+    /// wait until one finishes (back-pressure), so the server runs at most
+    /// this many threads plus one per core. Default 512.
     pub max_workers: usize,
     /// A request head (request line and headers) must arrive within this
     /// time of its first byte, and a new connection must send its first
@@ -32,6 +34,10 @@ pub struct ServerConfig {
     pub read_timeout: Option<Duration>,
     /// The limit of one write to a client that does not read. Default 30 s.
     pub write_timeout: Option<Duration>,
+    /// How long a worker thread with nothing to do waits for work before
+    /// it exits (threads are added as handlers block, and go away again
+    /// this long after the load). Default 10 s.
+    pub worker_idle_timeout: Duration,
     /// How long `shutdown` waits for connections in flight before closing
     /// them. Default 5 s.
     pub shutdown_grace: Duration,
@@ -47,6 +53,7 @@ impl Default for ServerConfig {
             keep_alive_timeout: Duration::from_secs(5),
             read_timeout: Some(Duration::from_secs(30)),
             write_timeout: Some(Duration::from_secs(30)),
+            worker_idle_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(5),
         }
     }

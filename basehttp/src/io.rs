@@ -262,6 +262,7 @@ impl Io {
                         self.maybe_more = false;
                         return Err(e);
                     }
+                    crate::blocking::before_wait();
                     if let Some(after) = self.deadline_after.take() {
                         self.deadline = Some(self.deadline.unwrap_or_else(|| Instant::now() + after));
                     }
@@ -289,6 +290,7 @@ impl Io {
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    crate::blocking::before_wait();
                     if !self.stream.wait(PollFlags::OUT, self.write_timeout)? {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
                     }

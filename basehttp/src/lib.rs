@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod address;
+mod blocking;
 mod body;
 mod chunked;
 mod config;
@@ -25,9 +26,11 @@ mod shutdown;
 mod simple;
 mod status;
 mod swar;
+mod workers;
 
 pub use address::ServerAddress;
 pub use basehttp_macros::http_handler;
+pub use blocking::will_block;
 pub use body::{RFile, WFile};
 pub use chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
 pub use config::ServerConfig;

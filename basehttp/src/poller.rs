@@ -20,6 +20,7 @@ use std::time::Instant;
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use rustix::event::{eventfd, EventfdFlags, Timespec};
 
+use crate::blocking::Estimate;
 use crate::request::Request;
 
 /// The token of the poller's wake-up eventfd.
@@ -124,6 +125,8 @@ pub(crate) struct Poller<H> {
     pub(crate) busy: AtomicBool,
     /// Connections served so far (progress, for stall detection).
     pub(crate) served: AtomicU64,
+    /// Whether its requests have been blocking lately.
+    pub(crate) estimate: Estimate,
 }
 
 impl<H> Poller<H> {
@@ -139,6 +142,7 @@ impl<H> Poller<H> {
             owner: AtomicU64::new(0),
             busy: AtomicBool::new(false),
             served: AtomicU64::new(0),
+            estimate: Estimate::default(),
         })
     }
 

@@ -1,62 +1,74 @@
 //! Where connections wait between requests, and the threads that serve
 //! them: one poller (`poller.rs`) per core, each owned by a worker thread,
-//! and a supervisor that keeps a slow handler from holding up the rest.
+//! and a supervisor that keeps a blocked handler from holding up the rest.
 //!
 //! A worker waits in its poller's `epoll_wait`, accepts new connections when
 //! the listener is ready (handing them round-robin to the pollers), and
-//! serves each ready connection inline: every request whose head has
-//! arrived, pipelined ones included, then parks it again. Sockets are
-//! registered once, edge-triggered, so serving a keep-alive request costs a
+//! serves each ready connection: every request whose head has arrived,
+//! pipelined ones included, then parks it again. Sockets are registered
+//! once, edge-triggered, so serving a keep-alive request inline costs a
 //! `read` and a `write` and a share of one `epoll_wait`: no re-arming, no
 //! hand-off to another thread, no wake-up per request. Idle connections cost
 //! no thread at all.
 //!
-//! A handler may block (a slow body, a slow `do_*` method). The supervisor
-//! looks at the pollers every 10 ms: when a poller's owner has been inside
-//! one connection for 20 ms or more, it hands the poller to another thread
-//! (a spare one, or a new one up to `max_workers`), which goes on serving
-//! the poller's other connections. The stuck thread finishes its request,
-//! parks its connection and becomes a spare; spares exit after 10 s
-//! without work. The supervisor also closes parked connections whose idle
-//! or head deadline passed, and resumes accepting after a pause (the
-//! connection cap was reached, or accept failed, e.g. out of descriptors).
+//! A request that blocks (a `do_*` method waiting for a database, a slow
+//! body) must not hold up the poller's other connections. While a poller's
+//! recent requests block (`blocking.rs` measures them), its owner no longer
+//! serves requests itself: it hands each ready connection to a thread of
+//! its own (`workers.rs`: a spare, or a new one), which serves it and parks
+//! it again, while the owner goes back to its poller. Each request that is
+//! in progress then holds one thread, up to `max_workers`; beyond that the
+//! connections wait in the queue (back-pressure), and idle connections
+//! still hold none. A request that blocks while the owner serves it inline
+//! (before the poller knew) makes the owner give the poller to another
+//! thread and finish the request on its own: at once when the wait is the
+//! runtime's (a body read, a write) or announced (`will_block`), else when
+//! the supervisor finds it stuck.
+//!
+//! The supervisor ticks every 10 ms: it advances the coarse clock, resumes
+//! accepting after a pause (the connection cap was reached, or accept
+//! failed, e.g. out of descriptors), closes parked connections whose idle
+//! or head deadline passed, and looks for owners stuck inside one request:
+//! an owner seen inside a request is looked at again 1 ms later, and if it
+//! is still inside the same one the poller is handed over and marked
+//! blocking.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::event::epoll::{Event, EventData, EventFlags};
 use rustix::event::Timespec;
 
+use crate::blocking;
 use crate::connection::{self, Next};
 use crate::handler::BaseHTTPRequestHandler;
 use crate::poller::{Conn, Poller, Ready};
 use crate::server::Shared;
+use crate::workers::{Task, Workers};
 
-/// How often the supervisor looks at the pollers.
+/// How often the supervisor wakes when no owner is inside a request.
 const TICK: Duration = Duration::from_millis(10);
-/// How often it looks for expired parked connections (in ticks).
-const REAP_EVERY_TICKS: u32 = 20;
-/// A poller whose owner has served nothing for this many ticks while busy
-/// is handed to another thread.
-const STALL_TICKS: u32 = 2;
-/// A spare thread exits after this long without a poller to take over.
-const SPARE_IDLE: Duration = Duration::from_secs(10);
+/// An owner inside the same request for this long is stuck.
+const STALL: Duration = Duration::from_millis(1);
+/// How often the supervisor looks for expired parked connections.
+const REAP_EVERY: Duration = Duration::from_millis(200);
 /// The longest one `epoll_wait` lasts (shutdown also wakes it).
 const WAIT: Timespec = Timespec { tv_sec: 1, tv_nsec: 0 };
 /// Connections accepted per listener event before serving others.
 const ACCEPT_BATCH: usize = 64;
 /// The first wait after an accept error; it doubles up to 1 s.
 const INITIAL_BACKOFF: Duration = Duration::from_millis(5);
-
-/// Pollers waiting for a thread, and how many spare threads wait for one.
-struct Handovers<H> {
-    queue: VecDeque<(Arc<Poller<H>>, u64)>,
-    spares: usize,
+/// What the pool's threads are given.
+enum Work<H> {
+    /// A poller and its new owner's ticket.
+    Own(Arc<Poller<H>>, u64),
+    /// A connection of a poller with new bytes, whether the peer hung up.
+    Serve(Arc<Poller<H>>, u64, Box<Conn<H>>, bool),
 }
 
 /// Whether accepting is paused, and until when.
@@ -71,10 +83,8 @@ pub(crate) struct Reactor<H> {
     listener: Arc<TcpListener>,
     accepting: Mutex<Accepting>,
     next_poller: AtomicUsize,
-    handovers: Mutex<Handovers<H>>,
-    handover_ready: Condvar,
+    workers: Workers<Work<H>>,
     tickets: AtomicU64,
-    workers: AtomicUsize,
     /// A clock the supervisor advances every tick (milliseconds since
     /// `epoch`): parking a connection reads it instead of the system clock.
     epoch: Instant,
@@ -105,10 +115,8 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             listener,
             accepting: Mutex::new(Accepting { paused: false, resume_at: Instant::now(), backoff: INITIAL_BACKOFF }),
             next_poller: AtomicUsize::new(0),
-            handovers: Mutex::new(Handovers { queue: VecDeque::new(), spares: 0 }),
-            handover_ready: Condvar::new(),
+            workers: Workers::new(count, shared.config.max_workers.max(1)),
             tickets: AtomicU64::new(1),
-            workers: AtomicUsize::new(0),
             epoch: Instant::now(),
             coarse_ms: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
@@ -116,87 +124,124 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             factory,
         });
         for poller in &reactor.pollers {
-            reactor.hand_over(poller);
+            reactor.give(poller);
         }
         let supervisor = reactor.clone();
         thread::Builder::new().name("basehttp-supervisor".into()).spawn(move || supervisor.supervise())?;
         Ok(reactor)
     }
 
-    /// Gives `poller` a new owner: a waiting spare thread, else a new one
-    /// (unless `max_workers` are running; the current owner then keeps it).
-    fn hand_over(self: &Arc<Self>, poller: &Arc<Poller<H>>) {
-        let mut handovers = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
-        if handovers.spares == 0 && self.workers.load(Ordering::SeqCst) >= self.shared.config.max_workers.max(1) {
-            return;
-        }
+    /// Gives `poller` a new owner (a spare thread, or a new one).
+    fn give(self: &Arc<Self>, poller: &Arc<Poller<H>>) {
         let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
         poller.owner.store(ticket, Ordering::SeqCst);
-        handovers.queue.push_back((poller.clone(), ticket));
-        if handovers.spares > 0 {
-            self.handover_ready.notify_one();
-            return;
+        if self.workers.push_owner(Work::Own(poller.clone(), ticket)) {
+            self.spawn();
         }
-        drop(handovers);
-        self.workers.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Hands `poller` over from its owner, which goes on with its request
+    /// as a running thread. At `max_workers` running threads it does
+    /// nothing and returns `false` (the poller waits for its owner).
+    fn hand_over(self: &Arc<Self>, poller: &Arc<Poller<H>>) -> bool {
+        let new_owner = || {
+            let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+            poller.busy.store(false, Ordering::Relaxed);
+            poller.owner.store(ticket, Ordering::SeqCst);
+            Work::Own(poller.clone(), ticket)
+        };
+        match self.workers.detach(new_owner) {
+            Some(start) => {
+                if start {
+                    self.spawn();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts a pool thread (the pool has counted it).
+    fn spawn(self: &Arc<Self>) {
         let me = self.clone();
         if thread::Builder::new().name("basehttp-worker".into()).spawn(move || me.work()).is_err() {
-            self.workers.fetch_sub(1, Ordering::SeqCst);
+            // The work stays queued: the next thread to be free takes it.
+            self.workers.spawn_failed();
         }
     }
 
-    /// A worker thread: serves the poller it is handed until another
-    /// thread takes it over, then waits as a spare for the next one.
+    /// A pool thread: owns pollers and serves connections as it is told,
+    /// until it has had nothing to do for `worker_idle_timeout`.
     fn work(self: Arc<Self>) {
+        self.workers.started();
         let mut events = [Event { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 256];
-        while let Some((poller, ticket)) = self.next_handover() {
-            self.serve(&poller, ticket, &mut events);
-        }
-        self.workers.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    fn next_handover(&self) -> Option<(Arc<Poller<H>>, u64)> {
-        let mut handovers = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
-        let deadline = Instant::now() + SPARE_IDLE;
-        loop {
-            if self.stopping.load(Ordering::SeqCst) {
-                return None;
-            }
-            if let Some(next) = handovers.queue.pop_front() {
-                return Some(next);
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            handovers.spares += 1;
-            handovers = self.handover_ready.wait_timeout(handovers, left).unwrap_or_else(|e| e.into_inner()).0;
-            handovers.spares -= 1;
+        let mut was_running = false;
+        while let Some(task) = self.workers.next(was_running, self.shared.config.worker_idle_timeout) {
+            was_running = match task {
+                Task::Own(Work::Own(poller, ticket)) => !self.serve(&poller, ticket, &mut events),
+                Task::Run(Work::Serve(poller, token, conn, hangup)) => {
+                    self.turn(&poller, token, conn, hangup);
+                    true
+                }
+                Task::Own(Work::Serve(..)) | Task::Run(Work::Own(..)) => unreachable!("queued by kind"),
+            };
         }
     }
 
-    /// Serves `poller` while this thread owns it.
-    fn serve(self: &Arc<Self>, poller: &Arc<Poller<H>>, ticket: u64, events: &mut [Event]) {
-        while poller.owner.load(Ordering::SeqCst) == ticket && !self.stopping.load(Ordering::SeqCst) {
+    /// Serves `poller` while this thread owns it. Returns `false` if it
+    /// lost it to a hand-over (the thread then counts as running).
+    fn serve(self: &Arc<Self>, poller: &Arc<Poller<H>>, ticket: u64, events: &mut [Event]) -> bool {
+        let owns = || poller.owner.load(Ordering::SeqCst) == ticket;
+        let hook: Rc<dyn Fn()> = {
+            let (me, poller) = (self.clone(), poller.clone());
+            Rc::new(move || me.before_wait(&poller, ticket))
+        };
+        blocking::set_hook(Some(hook));
+        while owns() && !self.stopping.load(Ordering::SeqCst) {
             match poller.next(events, &WAIT) {
-                Ready::Conn(token, mut conn, hangup) => {
-                    poller.busy.store(true, Ordering::Relaxed);
-                    let next = connection::drive(&mut conn.handler, &mut conn.req, hangup);
-                    poller.progress();
-                    if poller.owner.load(Ordering::Relaxed) == ticket {
-                        poller.busy.store(false, Ordering::Relaxed);
-                    }
-                    match next {
-                        Next::Park => self.park(poller, token, conn),
-                        Next::Close => {
-                            poller.vacate(token);
-                            drop(conn);
+                Ready::Conn(token, conn, hangup) => {
+                    if poller.estimate.blocking(self.coarse_ms.load(Ordering::Relaxed)) {
+                        if self.workers.push_job(Work::Serve(poller.clone(), token, conn, hangup)) {
+                            self.spawn();
                         }
+                        continue;
+                    }
+                    poller.busy.store(true, Ordering::Relaxed);
+                    self.turn(poller, token, conn, hangup);
+                    poller.progress();
+                    if owns() {
+                        poller.busy.store(false, Ordering::Relaxed);
                     }
                 }
                 Ready::Listener => self.accept(),
                 Ready::Nothing => {}
             }
+        }
+        blocking::set_hook(None);
+        owns()
+    }
+
+    /// Serves a ready connection (every request whose head has arrived),
+    /// measuring whether it blocked, then parks or closes it.
+    fn turn(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, hangup: bool) {
+        let now = self.coarse_ms.load(Ordering::Relaxed);
+        let measure = poller.estimate.start(now);
+        let next = connection::drive(&mut conn.handler, &mut conn.req, hangup);
+        poller.estimate.finish(measure, now);
+        match next {
+            Next::Park => self.park(poller, token, conn),
+            Next::Close => {
+                poller.vacate(token);
+                drop(conn);
+            }
+        }
+    }
+
+    /// The owner's request is about to wait for its socket (or said it
+    /// will block): it hands its poller over before it does.
+    fn before_wait(self: &Arc<Self>, poller: &Arc<Poller<H>>, ticket: u64) {
+        if poller.owner.load(Ordering::Relaxed) == ticket && poller.busy.load(Ordering::Relaxed) {
+            self.hand_over(poller);
         }
     }
 
@@ -302,33 +347,46 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         }
     }
 
-    /// Every tick: hands stuck pollers to other threads and resumes
-    /// accepting after a pause; every few ticks, reaps.
+    /// Every tick: advances the coarse clock, resumes accepting after a
+    /// pause, and looks for stuck owners; every few ticks, reaps.
     fn supervise(self: Arc<Self>) {
-        let mut seen: Vec<(u64, u32)> = vec![(0, 0); self.pollers.len()];
-        let mut ticks = 0u32;
+        // Per poller: the progress count when its owner was last seen inside
+        // a request, if it was.
+        let mut watched: Vec<Option<u64>> = vec![None; self.pollers.len()];
+        let mut reaped = Instant::now();
         let ticker = crate::date::Ticker::start();
+        let mut pause = TICK;
         while !self.stopping.load(Ordering::SeqCst) {
-            thread::sleep(TICK);
-            self.coarse_ms.store(self.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+            thread::sleep(pause);
+            let now = self.epoch.elapsed().as_millis() as u64;
+            self.coarse_ms.store(now, Ordering::Relaxed);
             ticker.tick();
-            for (poller, (served, stalled)) in self.pollers.iter().zip(&mut seen) {
-                let now_served = poller.served.load(Ordering::Relaxed);
-                if poller.busy.load(Ordering::Relaxed) && now_served == *served {
-                    *stalled += 1;
-                } else {
-                    *stalled = 0;
-                }
-                *served = now_served;
-                if *stalled >= STALL_TICKS {
-                    *stalled = 0;
-                    poller.busy.store(false, Ordering::Relaxed);
-                    self.hand_over(poller);
-                }
+            pause = TICK;
+            for (poller, watch) in self.pollers.iter().zip(&mut watched) {
+                let served = poller.served.load(Ordering::Relaxed);
+                let busy = poller.busy.load(Ordering::Relaxed);
+                *watch = match *watch {
+                    // Inside the same request since the last look: stuck.
+                    Some(before) if busy && served == before => {
+                        poller.estimate.mark_blocked(now);
+                        if self.hand_over(poller) {
+                            None
+                        } else {
+                            Some(served) // at max_workers: try again next tick
+                        }
+                    }
+                    // It moved on: quick requests, look again in a tick.
+                    Some(_) => None,
+                    None if busy => {
+                        pause = STALL;
+                        Some(served)
+                    }
+                    None => None,
+                };
             }
             self.resume_accepting();
-            ticks += 1;
-            if ticks % REAP_EVERY_TICKS == 0 {
+            if reaped.elapsed() >= REAP_EVERY {
+                reaped = Instant::now();
                 self.reap();
             }
         }
@@ -354,7 +412,6 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             poller.wake();
             drop(poller.evict(|_| false));
         }
-        let _guard = self.handovers.lock().unwrap_or_else(|e| e.into_inner());
-        self.handover_ready.notify_all();
+        self.workers.stop();
     }
 }
