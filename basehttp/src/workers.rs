@@ -66,15 +66,24 @@ impl<T> Workers<T> {
     /// Queues a poller that needs an owner. Returns `true` when the caller
     /// must start a thread (already counted; see [`spawn_failed`](Self::spawn_failed)).
     pub(crate) fn push_owner(&self, item: T) -> bool {
-        let mut state = self.lock();
-        state.owners.push_back(item);
-        self.wake_or_start(state)
+        self.push(item, |state| &mut state.owners)
     }
 
     /// Queues a job. Returns `true` when the caller must start a thread.
     pub(crate) fn push_job(&self, item: T) -> bool {
+        self.push(item, |state| &mut state.jobs)
+    }
+
+    /// Once the pool stops, work is dropped (a connection is closed) rather
+    /// than queued for threads that are gone.
+    fn push(&self, item: T, queue: impl FnOnce(&mut State<T>) -> &mut VecDeque<T>) -> bool {
         let mut state = self.lock();
-        state.jobs.push_back(item);
+        if state.stopping {
+            drop(state);
+            drop(item);
+            return false;
+        }
+        queue(&mut state).push_back(item);
         self.wake_or_start(state)
     }
 
@@ -223,5 +232,15 @@ mod tests {
         }
         assert!(!pool.push_job(5), "the spare takes it");
         assert_eq!(waiter.join().unwrap(), Some(true));
+    }
+
+    #[test]
+    fn work_pushed_after_stop_is_dropped_not_kept() {
+        let pool = Workers::new(1, 1);
+        let conn = std::sync::Arc::new(());
+        pool.stop();
+        assert!(!pool.push_job(conn.clone()));
+        assert!(!pool.push_owner(conn.clone()));
+        assert_eq!(std::sync::Arc::strong_count(&conn), 1, "a stopped pool holds no connection");
     }
 }
