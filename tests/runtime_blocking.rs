@@ -53,15 +53,19 @@ impl Inside {
 /// `/block` waits for the gate's "release" (bounded) and counts itself in
 /// `inside`; any other path answers at once.
 fn gated(gate: Arc<Gate>, inside: Arc<Inside>, config: ServerConfig) -> TestServer {
-    serve_fn_with(config, |_| {}, move |req| {
-        if req.path == "/block" {
-            inside.enter();
-            let released = gate.wait("release", Duration::from_secs(10));
-            inside.leave();
-            return reply(req, if released { b"released" } else { b"timed out" });
-        }
-        reply(req, b"quick")
-    })
+    serve_fn_with(
+        config,
+        |_| {},
+        move |req| {
+            if req.path == "/block" {
+                inside.enter();
+                let released = gate.wait("release", Duration::from_secs(10));
+                inside.leave();
+                return reply(req, if released { b"released" } else { b"timed out" });
+            }
+            reply(req, b"quick")
+        },
+    )
 }
 
 fn send_all(server: &TestServer, n: usize, request: &[u8]) -> Vec<Client> {
@@ -192,4 +196,51 @@ fn quick_keep_alive_requests_beside_blocked_ones_are_all_answered_in_order() {
             assert_eq!(body_of(&c.read_response()), format!("/sleep/{}", 10 + round));
         }
     }
+}
+
+#[test]
+fn a_client_trickling_a_head_on_a_blocking_servers_connection_still_meets_the_head_deadline() {
+    // While handlers block, a thread that served a connection waits for its
+    // next request itself for a moment; a partial head must not keep it
+    // (or the connection) there past the head deadline, even when the
+    // bytes come faster than that moment and other requests keep blocking.
+    let config = ServerConfig { header_timeout: Duration::from_millis(300), ..ServerConfig::default() };
+    let server = Arc::new(serve_fn_with(config, support::http11, |req: &mut Request| -> HandlerResult {
+        thread::sleep(Duration::from_millis(5));
+        reply(req, b"slept")
+    }));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let (server, stop) = (server.clone(), stop.clone());
+        thread::spawn(move || {
+            let mut others: Vec<Client> = (0..4).map(|_| server.connect()).collect();
+            while !stop.load(Ordering::SeqCst) {
+                for o in others.iter_mut() {
+                    o.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                    assert_eq!(body_of(&o.read_response()), "slept");
+                }
+            }
+        })
+    };
+    let mut c = server.connect();
+    for _ in 0..3 {
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(body_of(&c.read_response()), "slept");
+    }
+    let started = Instant::now();
+    c.send(b"GET / HTTP/1.1\r\n");
+    let mut answer = None;
+    while started.elapsed() < Duration::from_secs(3) {
+        c.send(b"X");
+        if let Some(head) = c.try_read_until(b"\r\n\r\n", Duration::from_millis(3)) {
+            answer = Some(head);
+            break;
+        }
+    }
+    let took = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    background.join().unwrap();
+    let head = answer.expect("no answer to a head trickled for 3 s");
+    assert!(head.starts_with(b"HTTP/1.1 408 "), "{:?}", support::latin1(&head));
+    assert!(took < Duration::from_millis(1500), "408 after {took:?}");
 }

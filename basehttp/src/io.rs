@@ -301,6 +301,18 @@ impl Io {
         Ok(())
     }
 
+    /// Waits up to `timeout` for the client's next bytes: `Some(hangup)`
+    /// when there are some (or the client closed), `None` otherwise.
+    pub(crate) fn wait_readable(&self, timeout: Duration) -> Option<bool> {
+        let Stream::Tcp(s) = &self.stream else { return None };
+        let spec = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: timeout.subsec_nanos() as _ };
+        let mut fds = [PollFd::new(&**s, PollFlags::IN | PollFlags::RDHUP)];
+        match rustix::event::poll(&mut fds, Some(&spec)) {
+            Ok(1) => Some(!(fds[0].revents() & (PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR)).is_empty()),
+            _ => None,
+        }
+    }
+
     /// Gives the connection's buffers back to this thread's pool while it
     /// waits for its next request (an idle connection then costs a few
     /// hundred bytes, not 20 KiB).

@@ -181,13 +181,38 @@ impl<H> Poller<H> {
             slot.entry = Entry::Parked(conn);
             token(index, slot.generation)
         };
+        self.watch(&stream, token)
+    }
+
+    /// Registers a parked connection's socket under `token`, edge-triggered;
+    /// bytes already waiting raise an event at once. On failure the
+    /// connection is dropped (closed).
+    fn watch(&self, stream: &impl AsFd, token: u64) -> io::Result<()> {
         let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ET;
-        let added = epoll::add(&self.epoll, stream.as_fd(), EventData::new_u64(token), flags);
+        let added = epoll::add(&self.epoll, stream, EventData::new_u64(token), flags);
         if let Err(e) = added {
             drop(self.vacate(token));
             return Err(e.into());
         }
         Ok(())
+    }
+
+    /// Stops watching a busy connection's socket: the thread serving it
+    /// waits for its next bytes itself for a while (see `reactor.rs`).
+    pub(crate) fn unwatch(&self, conn: &Conn<H>) {
+        if let Some(stream) = conn.req.io.stream.tcp() {
+            let _ = epoll::delete(&self.epoll, &**stream);
+        }
+    }
+
+    /// Parks a connection after [`unwatch`](Self::unwatch) and watches its
+    /// socket again.
+    pub(crate) fn put_back_unwatched(&self, token: u64, conn: Box<Conn<H>>) -> io::Result<()> {
+        let Some(stream) = conn.req.io.stream.tcp().cloned() else {
+            return Err(io::ErrorKind::Unsupported.into());
+        };
+        self.put_back(token, conn);
+        self.watch(&stream, token)
     }
 
     /// The next thing to do: a ready connection (taken out of its slot), the

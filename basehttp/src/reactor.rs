@@ -57,6 +57,11 @@ const TICK: Duration = Duration::from_millis(10);
 const STALL: Duration = Duration::from_millis(1);
 /// How often the supervisor looks for expired parked connections.
 const REAP_EVERY: Duration = Duration::from_millis(200);
+/// How long a thread serving a connection of a blocking poller waits for
+/// that connection's next request before it parks it: long enough for a
+/// client that sends its next request as soon as it has the answer, short
+/// enough that a connection going idle soon holds no thread.
+const LINGER: Duration = Duration::from_millis(10);
 /// The longest one `epoll_wait` lasts (shutdown also wakes it).
 const WAIT: Timespec = Timespec { tv_sec: 1, tv_nsec: 0 };
 /// Connections accepted per listener event before serving others.
@@ -180,7 +185,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             was_running = match task {
                 Task::Own(Work::Own(poller, ticket)) => !self.serve(&poller, ticket, &mut events),
                 Task::Run(Work::Serve(poller, token, conn, hangup)) => {
-                    self.turn(&poller, token, conn, hangup);
+                    self.run(&poller, token, conn, hangup);
                     true
                 }
                 Task::Own(Work::Serve(..)) | Task::Run(Work::Own(..)) => unreachable!("queued by kind"),
@@ -221,19 +226,71 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         owns()
     }
 
-    /// Serves a ready connection (every request whose head has arrived),
-    /// measuring whether it blocked, then parks or closes it.
+    /// Serves a ready connection inline, then parks or closes it.
     fn turn(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, hangup: bool) {
-        let now = self.coarse_ms.load(Ordering::Relaxed);
-        let measure = poller.estimate.start(now);
-        let next = connection::drive(&mut conn.handler, &mut conn.req, hangup);
-        poller.estimate.finish(measure, now);
-        match next {
+        match self.drive(poller, &mut conn, hangup) {
             Next::Park => self.park(poller, token, conn),
             Next::Close => {
                 poller.vacate(token);
                 drop(conn);
             }
+        }
+    }
+
+    /// Serves every request of `conn` whose head has arrived, measuring
+    /// whether it blocked.
+    fn drive(&self, poller: &Poller<H>, conn: &mut Conn<H>, hangup: bool) -> Next {
+        let now = self.coarse_ms.load(Ordering::Relaxed);
+        let measure = poller.estimate.start(now);
+        let next = connection::drive(&mut conn.handler, &mut conn.req, hangup);
+        poller.estimate.finish(measure, now);
+        next
+    }
+
+    /// Serves a connection on a thread of its own (its poller's requests
+    /// block). Like a thread per connection, the thread then waits for the
+    /// connection's next request itself, for up to [`LINGER`]: a client
+    /// that keeps sending is served without going through the poller at
+    /// all (no event, no hand-off). It parks the connection when the
+    /// client pauses or sends only part of a request head, when other
+    /// connections wait for a place (at `max_workers`), or when the
+    /// poller's requests stop blocking.
+    fn run(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, mut hangup: bool) {
+        let mut unwatched = false;
+        loop {
+            if let Next::Close = self.drive(poller, &mut conn, hangup) {
+                poller.vacate(token);
+                return;
+            }
+            // A partial request head waits in the poller, under its deadline.
+            let now = self.coarse_ms.load(Ordering::Relaxed);
+            if !conn.req.io.buffered().is_empty()
+                || self.stopping.load(Ordering::SeqCst)
+                || !poller.estimate.blocking(now)
+                || self.workers.places_wanted()
+            {
+                break;
+            }
+            if !unwatched {
+                poller.unwatch(&conn);
+                unwatched = true;
+            }
+            match conn.req.io.wait_readable(LINGER) {
+                Some(hup) => hangup = hup,
+                None => break,
+            }
+        }
+        if unwatched {
+            self.set_deadline(&mut conn);
+            conn.req.io.release_buffers();
+            if let Err(e) = poller.put_back_unwatched(token, conn) {
+                log::error!(target: crate::logging::LOG_TARGET, "cannot watch a connection: {e}");
+            }
+            if self.stopping.load(Ordering::SeqCst) {
+                drop(poller.evict(|_| false));
+            }
+        } else {
+            self.park(poller, token, conn);
         }
     }
 
@@ -250,14 +307,19 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         self.epoch + Duration::from_millis(self.coarse_ms.load(Ordering::Relaxed))
     }
 
-    /// Parks a served connection until its next bytes arrive.
-    fn park(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>) {
+    /// When a parked connection is closed if nothing (more) arrives.
+    fn set_deadline(&self, conn: &mut Conn<H>) {
         let config = &self.shared.config;
         conn.deadline = match conn.req.head_started {
             Some(start) => start + config.header_timeout,
             None if conn.req.requests == 0 => self.coarse_now() + config.header_timeout,
             None => self.coarse_now() + config.keep_alive_timeout,
         };
+    }
+
+    /// Parks a served connection until its next bytes arrive.
+    fn park(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>) {
+        self.set_deadline(&mut conn);
         conn.req.io.release_buffers();
         poller.put_back(token, conn);
         if self.stopping.load(Ordering::SeqCst) {

@@ -122,6 +122,13 @@ impl<T> Workers<T> {
         true
     }
 
+    /// Whether jobs wait because every place for a running thread is
+    /// taken (a running thread that could let go of its place should).
+    pub(crate) fn places_wanted(&self) -> bool {
+        let state = self.lock();
+        !state.jobs.is_empty() && state.running >= self.max_running
+    }
+
     /// A thread the caller was told to start could not be started.
     pub(crate) fn spawn_failed(&self) {
         let mut state = self.lock();
