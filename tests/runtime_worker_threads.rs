@@ -18,12 +18,16 @@ fn threads() -> usize {
 #[test]
 fn worker_threads_return_to_the_idle_count_after_the_load() {
     let config = ServerConfig { worker_idle_timeout: Duration::from_millis(200), ..ServerConfig::default() };
-    let server = serve_fn_with(config, |_| {}, |req: &mut Request| -> HandlerResult {
-        if req.path == "/sleep" {
-            thread::sleep(Duration::from_millis(20));
-        }
-        reply(req, b"ok")
-    });
+    let server = serve_fn_with(
+        config,
+        |_| {},
+        |req: &mut Request| -> HandlerResult {
+            if req.path == "/sleep" {
+                thread::sleep(Duration::from_millis(20));
+            }
+            reply(req, b"ok")
+        },
+    );
     // The idle count: the server answered once and has settled.
     assert!(server.exchange(b"GET / HTTP/1.0\r\n\r\n").ends_with(b"ok"));
     thread::sleep(Duration::from_millis(500));
