@@ -16,10 +16,12 @@ pub struct ServerConfig {
     /// Most requests that may block at once. Quick requests are served by
     /// the thread that owns their connection's poller (one per core); a
     /// request that blocks (a slow database call, a slow body) holds a
-    /// thread of its own, and the poller goes on with another thread. At
-    /// this many such requests, new requests that are expected to block
-    /// wait until one finishes (back-pressure), so the server runs at most
-    /// this many threads plus one per core. Default 512.
+    /// thread of its own, and the poller goes on with another thread (the
+    /// thread also waits up to 10 ms for its connection's next request
+    /// before it lets go). At this many such threads, new requests that are
+    /// expected to block wait until one is free (back-pressure; none is
+    /// lost), so the server runs at most this many threads plus one per
+    /// core. Default 512.
     pub max_workers: usize,
     /// A request head (request line and headers) must arrive within this
     /// time of its first byte, and a new connection must send its first
