@@ -2,10 +2,13 @@
 # bench/run.sh - the side-by-side benchmark: basehttp's bench_hello against
 # hello-world servers on hyper, actix-web, may_minihttp, tiny_http and CPython's
 # http.server, and against the canned-epoll floor (no HTTP parsing at all).
+# With --blocking, the blocking-handlers section instead: handlers that sleep or
+# compute, against thread per connection, astra, tiny_http, hyper and CPython.
 #
 # Usage: bench/run.sh [--quick] [options]
 #
 #   --quick            about 3 minutes (plus builds): 1 s runs, no warm-up, 1 s idle hold
+#                      (--blocking: 3 s settle, about 4 minutes a round)
 #   --rounds N         interleaved rounds (default 3; at least 3 for a result)
 #   --peers LIST       comma-separated subset of: basehttp,hyper,actix,may_minihttp,
 #                      tiny_http,canned_epoll,python
@@ -22,7 +25,9 @@
 #                      fresh process holds BENCH_IDLE10K_CONNS (10000) idle keep-alive
 #                      connections while BENCH_IDLE10K_FRESH (5) fresh requests are
 #                      timed; peak RSS and threads (the issue's 10k-idle target)
-#   --out FILE         result file (default bench/results/<date>[-quick].md); the whole
+#   --blocking         the blocking-handlers section instead (see below)
+#   --out FILE         result file (default bench/results/<date>[-quick].md; with
+#                      --blocking <date>-blocking[-quick].md); the whole
 #                      console output goes beside it as FILE minus .md plus .console.txt,
 #                      and the raw numbers as .raw.jsonl
 #   --no-build         use the binaries of the last build (fails if there are none)
@@ -34,6 +39,24 @@
 # [3 | 1] s after BENCH_SLOW_WARMUP [0] s, and their idle scenarios are skipped
 # unless BENCH_SLOW_IDLE=1. The tables mark both (‡ shorter, "skipped").
 #
+# --blocking: handlers that block. Its servers (--peers subsets them):
+# basehttp,threads,astra,tiny_http,hyper,python, each also answering
+# /sleep/N (block N ms the way its users would) and /spin/N (burn N µs of the
+# thread's CPU time). threads (thread per connection, std only) is the
+# reference. Its scenarios (--scenarios subsets them; default
+# sleep1c64,sleep1c256,sleep5c64,sleep5c256,sleep20c64,sleep20c256,spin200c64,mixed16):
+#                        sleepBcN  N connections on /sleep/B
+#                        spinUcN   N connections on /spin/U
+#                        mixedN    N connections on / while a second wrk keeps
+#                                  BENCH_MIXED_BG_CONNS (32) on BENCH_MIXED_BG_PATH
+#                                  (/sleep/20) from before the warm-up to the end
+# Each round, every server runs them all in one fresh process, whose thread
+# count is read first (the idle count). Each run also gives the most threads and
+# RSS seen during it, and both again BENCH_SETTLE seconds after it. It prints an
+# estimate of its length first: about 51 minutes for 3 rounds, 4 minutes a round
+# with --quick. Results: bench/results/<date>-blocking[-quick].md, .raw.jsonl,
+# .console.txt.
+#
 # Environment (defaults in brackets, quick mode's second):
 #   BENCH_DURATION [5 | 1]     seconds of each measured wrk run (whole seconds)
 #   BENCH_WARMUP [1 | 0]       unrecorded wrk seconds before each measured run
@@ -41,12 +64,23 @@
 #   BENCH_IDLE_HOLD [3 | 1]    seconds the idle connections are held
 #   BENCH_SERVER_CPU [1]       taskset CPU list of the servers
 #   BENCH_CLIENT_CPU [0]       taskset CPU list of wrk and the other clients
-#   BENCH_PORT_BASE [23100]    servers listen on 127.0.0.1:BASE+1 .. BASE+7
+#   BENCH_PORT_BASE [23100]    servers listen on 127.0.0.1:BASE+1 .. BASE+9
 #   BENCH_PIPELINE_DEPTH [16]  requests per pipelined write
 #   BENCH_CACHE [~/.cache/basehttp-bench]  peers' target dirs, run logs
 #   CARGO_TARGET_DIR           where bench_hello is built (cargo's default otherwise)
 #
 #   BENCH_IDLE10K_CONNS [10000], BENCH_IDLE10K_HOLD [2], BENCH_IDLE10K_FRESH [5]
+#
+#   With --blocking:
+#   BENCH_SETTLE [15 | 3]           seconds after each run before threads and RSS
+#                                   are read again
+#   BENCH_MIXED_BG_CONNS [32], BENCH_MIXED_BG_PATH [/sleep/20]  mixedN's background
+#   BENCH_MIXED_LEAD [1]            seconds the background runs before the warm-up
+#   BENCH_BLOCKING_TIMEOUT [10]     wrk --timeout, seconds: longer than a run, so no
+#                                   slow answer is dropped from the latencies
+#   BENCH_IDLE_COUNT_WAIT [1]       seconds between the readiness probe and the
+#                                   idle count
+#   BENCH_TINY_HTTP_THREADS [256]   tiny_http's recv() threads (4 without --blocking)
 #
 # What it does: installs wrk if it is missing (apt-get), builds the seven servers in
 # release (bench/lib/build.sh), then for each round starts every server in turn (the
@@ -55,6 +89,8 @@
 # ratios to hyper and to the floor, then a block of the issue's targets, each MET or
 # NOT MET, and writes them, the raw numbers, the machine and the versions to the
 # result file. Servers run one at a time on fixed ports and are all stopped on exit.
+# With --blocking the same for its six servers and scenarios, with ratios to
+# thread per connection (bench/lib/report_blocking.py).
 set -uo pipefail
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,7 +100,7 @@ lib=$bench/lib
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-quick=0; build=1; out=""; rounds=""; peers_arg=""; scen_arg=""; idle10k=0
+quick=0; build=1; out=""; rounds=""; peers_arg=""; scen_arg=""; idle10k=0; blocking=0
 args_seen=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
@@ -75,6 +111,7 @@ while [ $# -gt 0 ]; do
         --out) out=${2:?--out FILE}; shift ;;
         --no-build) build=0 ;;
         --idle10k) idle10k=1 ;;
+        --blocking) blocking=1 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -103,10 +140,28 @@ client_cpu=${BENCH_CLIENT_CPU:-0}
 port_base=${BENCH_PORT_BASE:-23100}
 export BENCH_PIPELINE_DEPTH=${BENCH_PIPELINE_DEPTH:-16}
 cache=${BENCH_CACHE:-$HOME/.cache/basehttp-bench}
-# The order fixes the ports: BASE+1 for basehttp ... BASE+7 for python.
-all_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python)
-IFS=, read -r -a peers <<< "${peers_arg:-$(IFS=,; echo "${all_peers[*]}")}"
-IFS=, read -r -a scenarios <<< "${scen_arg:-idle1000,c1,c16,c64,c256,close16,pipe16}"
+# The order fixes the ports: BASE+1 for basehttp ... BASE+7 for python, BASE+8 for
+# threads, BASE+9 for astra (the last two are the blocking section's).
+all_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra)
+hello_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python)
+hello_scenarios=idle1000,c1,c16,c64,c256,close16,pipe16
+# The blocking section: the servers that have the /sleep/N and /spin/N routes.
+blocking_peers=(basehttp threads astra tiny_http hyper python)
+blocking_scenarios=sleep1c64,sleep1c256,sleep5c64,sleep5c256,sleep20c64,sleep20c256,spin200c64,mixed16
+if [ $blocking = 1 ]; then
+    default_peers=("${blocking_peers[@]}"); default_scenarios=$blocking_scenarios
+else
+    default_peers=("${hello_peers[@]}"); default_scenarios=$hello_scenarios
+fi
+IFS=, read -r -a peers <<< "${peers_arg:-$(IFS=,; echo "${default_peers[*]}")}"
+IFS=, read -r -a scenarios <<< "${scen_arg:-$default_scenarios}"
+if [ $quick = 1 ]; then settle=${BENCH_SETTLE:-3}; else settle=${BENCH_SETTLE:-15}; fi
+mixed_bg_conns=${BENCH_MIXED_BG_CONNS:-32}
+mixed_bg_path=${BENCH_MIXED_BG_PATH:-/sleep/20}
+mixed_lead=${BENCH_MIXED_LEAD:-1}
+blocking_timeout=${BENCH_BLOCKING_TIMEOUT:-10}
+idle_count_wait=${BENCH_IDLE_COUNT_WAIT:-1}
+tiny_threads=${BENCH_TINY_HTTP_THREADS:-256}
 
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive number"
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "BENCH_DURATION wants whole seconds (wrk's unit)"
@@ -116,9 +171,29 @@ IFS=, read -r -a scenarios <<< "${scen_arg:-idle1000,c1,c16,c64,c256,close16,pip
 [[ $idle10k_conns =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE10K_CONNS wants a positive number"
 [[ $idle10k_fresh =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE10K_FRESH wants a positive number"
 [ "$rounds" -ge 3 ] || echo "run.sh: note: fewer than 3 rounds; medians of $rounds" >&2
-for s in "${scenarios[@]}"; do
-    [[ $s =~ ^(idle|c|close|pipe)[1-9][0-9]*$ ]] || die "unknown scenario '$s'"
-done
+if [ $blocking = 1 ]; then
+    for s in "${scenarios[@]}"; do
+        [[ $s =~ ^((sleep|spin)[1-9][0-9]*c|mixed)[1-9][0-9]*$ ]] ||
+            die "unknown scenario '$s' (--blocking: sleepBcN, spinUcN, mixedN)"
+    done
+    [ $idle10k = 0 ] || die "--idle10k belongs to the hello-world section, not --blocking"
+    for p in "${peers[@]}"; do
+        printf '%s\n' "${blocking_peers[@]}" | grep -qx -- "$p" ||
+            die "peer '$p' is not in the blocking section (${blocking_peers[*]})"
+    done
+    [[ $settle =~ ^[0-9]+$ ]] || die "BENCH_SETTLE wants whole seconds"
+    [[ $mixed_bg_conns =~ ^[1-9][0-9]*$ ]] || die "BENCH_MIXED_BG_CONNS wants a positive number"
+    [[ $mixed_bg_path =~ ^/[!-~]*$ ]] || die "BENCH_MIXED_BG_PATH wants a path"
+    [[ $mixed_lead =~ ^[0-9]+$ ]] || die "BENCH_MIXED_LEAD wants whole seconds"
+    [[ $blocking_timeout =~ ^[1-9][0-9]*$ ]] || die "BENCH_BLOCKING_TIMEOUT wants whole seconds"
+    [[ $idle_count_wait =~ ^[0-9]+$ ]] || die "BENCH_IDLE_COUNT_WAIT wants whole seconds"
+    [[ $tiny_threads =~ ^[1-9][0-9]*$ ]] && [ "$tiny_threads" -le 4096 ] ||
+        die "BENCH_TINY_HTTP_THREADS wants a number from 1 to 4096"
+else
+    for s in "${scenarios[@]}"; do
+        [[ $s =~ ^(idle|c|close|pipe)[1-9][0-9]*$ ]] || die "unknown scenario '$s'"
+    done
+fi
 port_of() {
     local i
     for i in "${!all_peers[@]}"; do
@@ -211,13 +286,19 @@ trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 port_busy() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
 
+# Extra arguments after the port, per server: only tiny_http's pool size, and
+# only in the blocking section.
+declare -A server_args=()
+[ $blocking = 0 ] || server_args[tiny_http]=$tiny_threads
+
 # start_server PEER PORT LOG: sets server_pid, returns non-zero if it does not answer.
 start_server() {
     local peer=$1 port=$2 log=$3 i
     for i in $(seq 1 50); do port_busy "$port" || break; sleep 0.1; done
     if port_busy "$port"; then echo "port $port is taken by another program" >> "$log"; return 1; fi
     # taskset and setsid exec the server, so $! is the server's own pid.
-    setsid taskset -c "$server_cpu" "${exe[$peer]}" "$port" >> "$log" 2>&1 < /dev/null &
+    # shellcheck disable=SC2086 # server_args holds words to split, or nothing
+    setsid taskset -c "$server_cpu" "${exe[$peer]}" "$port" ${server_args[$peer]:-} >> "$log" 2>&1 < /dev/null &
     server_pid=$!
     if ! python3 "$lib/probe.py" ready "$port" 15; then
         echo "no answer on port $port within 15 s" >> "$log"
@@ -261,7 +342,48 @@ run_scenario() {  # PEER PORT ROUND SCENARIO
                 --lua "$lib/pipeline.lua" --duration "$duration" --warmup "$warmup" \
                 --cpu "$client_cpu" "${tags[@]}" --tag "depth=$BENCH_PIPELINE_DEPTH" >> "$raw"
             ;;
+        sleep[0-9]*c[0-9]* | spin[0-9]*c[0-9]* | mixed[0-9]*)
+            local path=/ extra=() work_tag=()
+            if [[ $sc =~ ^(sleep|spin)([0-9]+)c[0-9]+$ ]]; then
+                path=/${BASH_REMATCH[1]}/${BASH_REMATCH[2]}  # sleep5c64: /sleep/5
+                work_tag=(--tag "${BASH_REMATCH[1]}_$([ "${BASH_REMATCH[1]}" = sleep ] && echo ms || echo us)=${BASH_REMATCH[2]}")
+            else  # mixedN
+                extra=(--background-path "$mixed_bg_path" --background-conns "$mixed_bg_conns"
+                    --background-lead "$mixed_lead")
+            fi
+            python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" --path "$path" \
+                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" \
+                --timeout "$blocking_timeout" --sample 0.1 --settle "$settle" "${extra[@]}" \
+                "${tags[@]}" "${work_tag[@]}" --tag "section=blocking" >> "$raw"
+            ;;
     esac
+}
+
+# The idle count: the fresh server's threads and RSS, a moment after the
+# readiness probe's connection closed, before any scenario.
+record_fresh() {  # PEER ROUND
+    sleep "$idle_count_wait"
+    local threads rss
+    threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$server_pid/status" 2>/dev/null)
+    rss=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$server_pid/status" 2>/dev/null)
+    record "{\"peer\": \"$1\", \"round\": \"$2\", \"scenario\": \"fresh\", \"threads\": ${threads:-null}, \"rss_kb\": ${rss:-null}, \"wait_s\": $idle_count_wait}"
+}
+
+# One line per blocking run on the console: what the last raw line says.
+progress_line() {
+    tail -1 "$raw" | python3 -c '
+import json, sys
+try:
+    r = json.loads(sys.stdin.read())
+except ValueError:
+    sys.exit(0)
+def ms(v):
+    return "-" if v is None else "%.2f ms" % v
+bg = ", background %.0f req/s" % r["bg_rps"] if "bg_rps" in r else ""
+print("   %s: %.0f req/s, p50 %s, p99 %s%s; threads %s during, %s after %s s" % (
+    r.get("scenario"), r.get("rps") or 0, ms(r.get("p50_ms")), ms(r.get("p99_ms")), bg,
+    r.get("threads_max"), r.get("threads_settled"), r.get("settle_s")), file=sys.stderr)
+' || true
 }
 
 # ---- the rounds ----------------------------------------------------------------------------
@@ -269,10 +391,31 @@ started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | head -5 > "$work/top_start.txt"
 n_peers=${#peers[@]}
-echo "== $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds;" \
-    "${duration}s runs, ${warmup}s warm-up (slow peers ${slow_peers[*]:-none}: ${slow_duration}s," \
-    "${slow_warmup}s warm-up); servers on CPU $server_cpu, clients on CPU $client_cpu;" \
-    "load average $load_start" >&2
+if [ $blocking = 1 ]; then
+    # What the clock will say: per run its warm-up, measurement and settle plus about
+    # 1 s of starting wrk and reading /proc; mixedN adds the lead and about 1 s to stop
+    # its background; each server start adds the probe, the idle count and the stop.
+    n_mixed=0
+    for sc in "${scenarios[@]}"; do [[ $sc == mixed* ]] && n_mixed=$((n_mixed + 1)); done
+    estimate=0
+    for p in "${peers[@]}"; do
+        d=$duration; w=$warmup
+        if is_slow "$p"; then d=$slow_duration; w=$slow_warmup; fi
+        estimate=$((estimate + ${#scenarios[@]} * (w + d + settle + 1) + n_mixed * (mixed_lead + 1) + idle_count_wait + 2))
+    done
+    estimate=$((estimate * rounds))
+    echo "== blocking handlers: $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds;" \
+        "${duration}s runs, ${warmup}s warm-up, ${settle}s settle (slow peers ${slow_peers[*]:-none}:" \
+        "${slow_duration}s, ${slow_warmup}s warm-up); servers on CPU $server_cpu, clients on CPU" \
+        "$client_cpu; load average $load_start" >&2
+    echo "== estimated time: about $(((estimate + 59) / 60)) minutes (${estimate} s), until about" \
+        "$(date -d "+$estimate seconds" +%H:%M 2>/dev/null || echo '?')" >&2
+else
+    echo "== $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds;" \
+        "${duration}s runs, ${warmup}s warm-up (slow peers ${slow_peers[*]:-none}: ${slow_duration}s," \
+        "${slow_warmup}s warm-up); servers on CPU $server_cpu, clients on CPU $client_cpu;" \
+        "load average $load_start" >&2
+fi
 for round in $(seq 1 "$rounds"); do
     for i in $(seq 0 $((n_peers - 1))); do
         peer=${peers[$(((i + round - 1) % n_peers))]}
@@ -289,13 +432,17 @@ for round in $(seq 1 "$rounds"); do
             # to close 1000 connections, does not weigh on the load runs). The load
             # scenarios share one fresh process per round.
             if [[ $sc == idle* ]]; then stop_server; fi
-            if [ -z "$server_pid" ] && ! start_server "$peer" "$port" "$log"; then
-                record "{\"peer\": \"$peer\", \"round\": \"$round\", \"scenario\": \"start\", \"failed\": true}"
-                echo "   $peer did not start: $(tail -1 "$log")" >&2
-                stop_server
-                break
+            if [ -z "$server_pid" ]; then
+                if ! start_server "$peer" "$port" "$log"; then
+                    record "{\"peer\": \"$peer\", \"round\": \"$round\", \"scenario\": \"start\", \"failed\": true}"
+                    echo "   $peer did not start: $(tail -1 "$log")" >&2
+                    stop_server
+                    break
+                fi
+                [ $blocking = 0 ] || record_fresh "$peer" "$round"
             fi
             run_scenario "$peer" "$port" "$round" "$sc"
+            [ $blocking = 0 ] || progress_line
             if ! kill -0 "$server_pid" 2>/dev/null; then
                 echo "   $peer died during $sc" >&2
                 record "{\"peer\": \"$peer\", \"round\": \"$round\", \"scenario\": \"$sc\", \"died\": true}"
@@ -334,12 +481,21 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the report -----------------------------------------------------------------------------
 if [ -z "$out" ]; then
-    stem=$bench/results/$(date -u +%Y-%m-%d)$([ $quick = 1 ] && echo -quick)
+    stem=$bench/results/$(date -u +%Y-%m-%d)$([ $blocking = 1 ] && echo -blocking)$([ $quick = 1 ] && echo -quick)
     out=$stem.md
     [ -e "$out" ] && out=$stem-$(date -u +%H%M%S).md
 fi
 mkdir -p "$(dirname "$out")"
-python3 "$lib/report.py" \
+if [ $blocking = 1 ]; then
+    report=(python3 "$lib/report_blocking.py"
+        --meta "settle_s=$settle" --meta "mixed_bg_conns=$mixed_bg_conns"
+        --meta "mixed_bg_path=$mixed_bg_path" --meta "mixed_lead_s=$mixed_lead"
+        --meta "wrk_timeout_s=$blocking_timeout" --meta "idle_count_wait_s=$idle_count_wait"
+        --meta "tiny_http_threads=$tiny_threads")
+else
+    report=(python3 "$lib/report.py")
+fi
+"${report[@]}" \
     --raw "$raw" --logs "$work/logs" --servers "$servers_file" --root "$root" --out "$out" \
     --meta "command=bench/run.sh${args_seen[*]:+ ${args_seen[*]}}" \
     --meta "mode=$([ $quick = 1 ] && echo quick || echo full)" \

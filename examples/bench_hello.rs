@@ -9,12 +9,68 @@
 //! runtime logs (timeouts, bad requests, accept failures) still go to
 //! stderr, so a benchmark run can show them. Port 0 binds an ephemeral
 //! port; the bound address is printed on stdout either way.
+//!
+//! Two more routes serve the blocking-handlers section
+//! (`bench/run.sh --blocking`), as a user's blocking handler would:
+//! - `GET /sleep/N`: `std::thread::sleep` N milliseconds in the handler,
+//!   then the same answer as `/`;
+//! - `GET /spin/N`: burn N microseconds of the handling thread's CPU time (a
+//!   loop until `CLOCK_THREAD_CPUTIME_ID` has advanced by N µs, so being
+//!   preempted does not shorten the work), then the same answer as `/`;
+//! - `/sleep/` or `/spin/` with a bad N (not 1-8 digits, or over 10 s): 404.
+//!
+//! Any other path gets the hello answer. `/` itself costs what it did before
+//! these routes: the path is looked at only when it is not `/`.
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use basehttp::{BaseHTTPRequestHandler, HTTPServer, HandlerResult, Request};
 
 const BODY: &[u8] = b"Hello, world!";
+const MAX_SLEEP_MS: u64 = 10_000;
+const MAX_SPIN_US: u64 = 10_000_000;
+/// A spin gives up after this much wall-clock time whatever CPU time it got.
+const SPIN_WALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// CPU time the calling thread has used, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Burns `us` microseconds of this thread's CPU time.
+fn spin(us: u64) {
+    let start = thread_cpu_ns();
+    let wall = Instant::now();
+    let mut x = 1u64;
+    while thread_cpu_ns().saturating_sub(start) < us * 1000 && wall.elapsed() < SPIN_WALL_LIMIT {
+        for _ in 0..256 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+}
+
+/// N of `/PREFIX/N`, if it is 1-8 ASCII digits and at most `max`.
+fn number(rest: &str, max: u64) -> Option<u64> {
+    if rest.is_empty() || rest.len() > 8 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    rest.parse().ok().filter(|&n| n <= max)
+}
+
+/// The work of `/sleep/N` and `/spin/N` (any other path: none); false when
+/// N is bad.
+fn blocking_route(path: &str) -> bool {
+    if let Some(rest) = path.strip_prefix("/sleep/") {
+        let Some(ms) = number(rest, MAX_SLEEP_MS) else { return false };
+        std::thread::sleep(Duration::from_millis(ms));
+    } else if let Some(rest) = path.strip_prefix("/spin/") {
+        let Some(us) = number(rest, MAX_SPIN_US) else { return false };
+        spin(us);
+    }
+    true
+}
 
 #[derive(Default)]
 struct Hello;
@@ -25,6 +81,10 @@ impl BaseHTTPRequestHandler for Hello {
     fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
         if req.command != "GET" {
             req.send_unsupported_method()?;
+            return Ok(());
+        }
+        if req.path != "/" && !blocking_route(&req.path) {
+            req.send_error(404)?;
             return Ok(());
         }
         req.send_response(200)?;

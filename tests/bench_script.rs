@@ -1,16 +1,20 @@
 //! The benchmark (`bench/run.sh`) is not run by CI, but its parts are checked
 //! here: the scripts parse, the Rust peers' manifests are sound standalone
 //! projects, the Python peer parses, and `examples/bench_hello` answers
-//! exactly as the peers do.
+//! exactly as the peers do, on `/` and on the blocking section's
+//! `/sleep/N` and `/spin/N` (`bench/run.sh --blocking`), whose report is
+//! checked on made-up numbers.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The Rust peers, each a standalone cargo project under bench/peers/.
-const PEERS: [&str; 5] = ["hyper", "actix", "may_minihttp", "tiny_http", "canned_epoll"];
+const PEERS: [&str; 7] = ["hyper", "actix", "may_minihttp", "tiny_http", "canned_epoll", "threads", "astra"];
+/// The Rust peers of the blocking section, which answer `/sleep/N` and `/spin/N`.
+const BLOCKING_PEERS: [&str; 4] = ["threads", "astra", "tiny_http", "hyper"];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -55,6 +59,14 @@ fn run_sh_help_lists_every_peer() {
         "python",
         "BENCH_DURATION",
         "BENCH_SLOW_DURATION",
+        "--blocking",
+        "threads",
+        "astra",
+        "sleepBcN",
+        "spinUcN",
+        "mixedN",
+        "BENCH_SETTLE",
+        "BENCH_TINY_HTTP_THREADS",
     ] {
         assert!(help.contains(word), "run.sh --help does not mention {word}:\n{help}");
     }
@@ -85,11 +97,50 @@ fn python_peer_is_stock_http_server() {
         "Content-Length",
         "def log_message",
         "Hello, world!",
+        "\"/sleep/\"",
+        "\"/spin/\"",
+        "time.sleep(",
+        "time.thread_time()",
     ] {
         assert!(text.contains(needle), "bench/peers/python/hello.py lacks {needle:?}");
     }
     let build = std::fs::read_to_string(root().join("bench/lib/build.sh")).expect("bench/lib/build.sh");
     assert!(build.contains("python)") && build.contains("canned_epoll"), "build.sh builds every peer");
+    for peer in PEERS {
+        assert!(build.contains(peer), "build.sh does not build {peer}");
+    }
+}
+
+#[test]
+fn run_sh_blocking_checks_its_arguments() {
+    // Each is refused before anything is built or started.
+    for (args, says) in [
+        (&["--blocking", "--scenarios", "c64"][..], "unknown scenario 'c64'"),
+        (&["--blocking", "--scenarios", "sleep5c64,sleep0c64"][..], "unknown scenario 'sleep0c64'"),
+        (&["--blocking", "--peers", "actix"][..], "not in the blocking section"),
+        (&["--blocking", "--idle10k"][..], "--idle10k"),
+        (&["--scenarios", "sleep5c64"][..], "unknown scenario 'sleep5c64'"),
+    ] {
+        let out = Command::new("bash").arg(root().join("bench/run.sh")).args(args).output().expect("bash");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "run.sh {args:?}: {stderr}");
+        assert!(stderr.contains(says), "run.sh {args:?} says {stderr:?}, not {says:?}");
+    }
+}
+
+#[test]
+fn blocking_peers_have_the_routes() {
+    for peer in BLOCKING_PEERS {
+        let path = root().join("bench/peers").join(peer).join("src/main.rs");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for needle in ["\"/sleep/\"", "\"/spin/\"", "CLOCK_THREAD_CPUTIME_ID", "thread::sleep(", "Hello, world!"] {
+            assert!(text.contains(needle), "bench/peers/{peer}/src/main.rs lacks {needle:?}");
+        }
+    }
+    let hyper = std::fs::read_to_string(root().join("bench/peers/hyper/src/main.rs")).unwrap();
+    assert!(hyper.contains("spawn_blocking("), "hyper sleeps through spawn_blocking, as tokio users do");
+    let threads = std::fs::read_to_string(root().join("bench/peers/threads/src/main.rs")).unwrap();
+    assert!(threads.contains("set_nodelay(true)") && threads.contains("thread::Builder::new()"));
 }
 
 #[test]
@@ -116,6 +167,11 @@ fn peers_are_standalone_cargo_projects() {
         let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         // Its own workspace, not the root's.
         assert_eq!(meta["workspace_root"].as_str().map(PathBuf::from), Some(dir.clone()), "{peer}: workspace root");
+        if peer == "threads" {
+            let deps = meta["packages"][0]["dependencies"].as_array().expect("dependencies");
+            assert!(deps.is_empty(), "threads is std only: {deps:?}");
+        }
+        assert!(dir.join("Cargo.lock").is_file(), "{peer}: Cargo.lock is committed");
         let bin = format!("peer-{}", peer.replace('_', "-"));
         let targets = meta["packages"][0]["targets"].as_array().expect("targets");
         assert!(
@@ -283,4 +339,147 @@ fn bench_hello_exact_bytes() {
         "HTTP/1.1 200 OK\r\nServer: {server}\r\nDate: {date}\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!"
     );
     assert_eq!(text, expected);
+}
+
+/// One HTTP/1.0 exchange on a new connection (the server closes after it):
+/// the whole answer with the `Date` value blanked, and how long it took.
+fn exchange_http10(port: u16, path: &str) -> (String, Duration) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = Instant::now();
+    stream.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("HTTP/1.0 without keep-alive: the server closes");
+    let took = start.elapsed();
+    let text = String::from_utf8(raw).unwrap();
+    let text: Vec<&str> = text.split("\r\n").map(|l| if l.starts_with("Date: ") { "Date: -" } else { l }).collect();
+    (text.join("\r\n"), took)
+}
+
+/// utime + stime of a process in clock ticks, from /proc/PID/stat.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/PID/stat");
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn bench_hello_blocking_routes_answer_like_hello() {
+    let (server, port) = start_bench_hello();
+    let (hello, _) = exchange_http10(port, "/");
+    assert!(hello.starts_with("HTTP/1.1 200 OK\r\n") && hello.ends_with("\r\n\r\nHello, world!"), "{hello:?}");
+
+    let (slept, took) = exchange_http10(port, "/sleep/5");
+    assert_eq!(slept, hello, "/sleep/5 answers with the same bytes as /");
+    assert!(took >= Duration::from_millis(5), "/sleep/5 took {took:?}");
+    let (spun, _) = exchange_http10(port, "/spin/100");
+    assert_eq!(spun, hello, "/spin/100 answers with the same bytes as /");
+
+    // /spin/N burns CPU time, not wall-clock time: 50 ms of it shows in the
+    // server's utime + stime (10 ms ticks) whatever else the machine runs.
+    let tick_ms = 10; // USER_HZ is 100 on Linux
+    let before = cpu_ticks(server.0.id());
+    let (spun, took) = exchange_http10(port, "/spin/50000");
+    assert_eq!(spun, hello);
+    let used_ms = (cpu_ticks(server.0.id()) - before) * tick_ms;
+    assert!(used_ms >= 30 && took >= Duration::from_millis(45), "/spin/50000: {used_ms} ms of CPU in {took:?}");
+
+    // Keep-alive: the routes one after another on one connection.
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buffered = Vec::new();
+    for path in ["/sleep/5", "/spin/100", "/", "/sleep/0"] {
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).unwrap();
+        let (head, body) = read_response(&mut stream, &mut buffered);
+        assert_hello(&head, &body, false);
+    }
+
+    // A bad N is a 404.
+    for path in ["/sleep/x", "/sleep/", "/spin/", "/sleep/-1", "/sleep/10001", "/spin/123456789", "/spin/1.5"] {
+        let (answer, _) = exchange_http10(port, path);
+        assert!(answer.starts_with("HTTP/1.1 404 "), "{path}: {answer:?}");
+    }
+}
+
+/// report_blocking.py on made-up numbers: every target's verdict.
+#[test]
+fn blocking_report_judges_the_targets() {
+    let dir = std::env::temp_dir().join(format!("basehttp-bench-report-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    let mut raw = String::new();
+    let mut row = |peer: &str, sc: &str, rps: f64, p99: f64, settled: u32| {
+        raw += &format!(
+            concat!(
+                "{{\"peer\": \"{}\", \"round\": \"1\", \"scenario\": \"{}\", \"requests\": {}, \"rps\": {}, ",
+                "\"p50_ms\": {}, \"p99_ms\": {}, \"cpu_us_per_req\": 20.0, \"threads_max\": 70, ",
+                "\"threads_settled\": {}, \"rss_kb_max\": 4096, \"rss_kb_settled\": 3072, \"errors\": {{}}, ",
+                "\"non2xx\": 0, \"duration_s\": \"5\", \"wrk_status\": 0, \"bg_rps\": 1500.0, \"bg_p99_ms\": 21.0}}\n"
+            ),
+            peer,
+            sc,
+            rps as u64 * 5,
+            rps,
+            p99 / 2.0,
+            p99,
+            settled
+        );
+    };
+    // basehttp: sleep5c64 just inside both limits, sleep20c256 too slow,
+    // sleep1c64 p99 over 1 + 2 ms, spin at 0.96x, mixed p99 1.5 ms.
+    for (sc, ours, ours_p99, ref_rps) in [
+        ("sleep1c64", 50000.0, 3.5, 51000.0),
+        ("sleep1c256", 60000.0, 2.9, 60000.0),
+        ("sleep5c64", 11800.0, 6.9, 12400.0),
+        ("sleep5c256", 40000.0, 6.0, 41000.0),
+        ("sleep20c64", 3100.0, 21.0, 3150.0),
+        ("sleep20c256", 1000.0, 21.0, 12000.0),
+        ("spin200c64", 4800.0, 15.0, 5000.0),
+        ("mixed16", 90000.0, 1.5, 100000.0),
+    ] {
+        row("basehttp", sc, ours, ours_p99, 3);
+        row("threads", sc, ref_rps, ours_p99, 1);
+    }
+    raw += "{\"peer\": \"basehttp\", \"round\": \"1\", \"scenario\": \"fresh\", \"threads\": 3, \"rss_kb\": 2300}\n";
+    raw += "{\"peer\": \"threads\", \"round\": \"1\", \"scenario\": \"fresh\", \"threads\": 1, \"rss_kb\": 2000}\n";
+    std::fs::write(dir.join("raw.jsonl"), raw).unwrap();
+    std::fs::write(dir.join("servers.tsv"), "").unwrap();
+    let out = match Command::new("python3")
+        .arg(root().join("bench/lib/report_blocking.py"))
+        .args(["--meta", "settle_s=15", "--meta", "duration_s=5", "--raw"])
+        .arg(dir.join("raw.jsonl"))
+        .arg("--logs")
+        .arg(dir.join("logs"))
+        .arg("--servers")
+        .arg(dir.join("servers.tsv"))
+        .arg("--root")
+        .arg(root())
+        .arg("--out")
+        .arg(dir.join("result.md"))
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipped: python3 not runnable ({e}); bench/run.sh needs it");
+            return;
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "report_blocking.py: {}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let verdict = |start: &str| -> &str {
+        let line = summary.lines().find(|l| l.starts_with(&format!("| {start}"))).unwrap_or_else(|| {
+            panic!("no target line '{start}' in:\n{summary}");
+        });
+        line.rsplit('|').nth(1).unwrap().trim()
+    };
+    assert_eq!(verdict("sleep1 c64:"), "**NOT MET**", "p99 3.5 ms > 1 + 2 ms");
+    assert_eq!(verdict("sleep1 c256:"), "**MET**");
+    assert_eq!(verdict("sleep5 c64:"), "**MET**", "0.95x and p99 6.9 ms");
+    assert_eq!(verdict("sleep5 c256:"), "**MET**");
+    assert_eq!(verdict("sleep20 c64:"), "**MET**");
+    assert_eq!(verdict("sleep20 c256:"), "**NOT MET**", "0.08x");
+    assert_eq!(verdict("spin200 c64:"), "**MET**");
+    assert_eq!(verdict("mixed16:"), "**MET**");
+    assert_eq!(verdict("threads 15 s after"), "**MET**", "3 threads after settling, idle count 3");
+    assert!(summary.contains("| sleep5 c64 | basehttp (bench_hello) | 11.8k (0.95×) |"), "{summary}");
 }

@@ -4,7 +4,8 @@
 #   bench/lib/build.sh CACHE_DIR [PEER...]
 #
 # PEER is one of: basehttp hyper actix may_minihttp tiny_http canned_epoll python
-# (default: all). basehttp is the workspace example `bench_hello` (target dir:
+# threads astra (default: all; threads and astra serve the blocking-handlers
+# section, bench/run.sh --blocking). basehttp is the workspace example `bench_hello` (target dir:
 # $CARGO_TARGET_DIR or the workspace's own). Each Rust peer is the standalone
 # cargo project bench/peers/<name>/, built with its own target dir
 # CACHE_DIR/target/<name>, so nothing lands in the repository but the peer's
@@ -23,7 +24,7 @@ root=$(dirname "$bench")
 cache=${1:?usage: build.sh CACHE_DIR [PEER...]}
 shift
 peers=("$@")
-[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python)
+[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra)
 mkdir -p "$cache"
 
 # The workspace's target directory, as cargo itself resolves it.
@@ -39,7 +40,7 @@ for peer in "${peers[@]}"; do
             cargo build --release --example bench_hello --manifest-path "$root/Cargo.toml" >&2
             exe="$(workspace_target)/release/examples/bench_hello"
             ;;
-        hyper | actix | may_minihttp | tiny_http | canned_epoll)
+        hyper | actix | may_minihttp | tiny_http | canned_epoll | threads | astra)
             echo "== building peer $peer in release" >&2
             manifest="$bench/peers/$peer/Cargo.toml"
             target="$cache/target/$peer"

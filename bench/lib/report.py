@@ -25,7 +25,7 @@ import subprocess
 import sys
 from collections import OrderedDict, defaultdict
 
-ORDER = ["basehttp", "hyper", "actix", "may_minihttp", "tiny_http", "python", "canned_epoll"]
+ORDER = ["basehttp", "hyper", "actix", "may_minihttp", "tiny_http", "python", "canned_epoll", "threads", "astra"]
 BASE = "hyper"
 FLOOR = "canned_epoll"
 OURS = "basehttp"
@@ -37,6 +37,8 @@ LABEL = {
     "tiny_http": "tiny_http 0.12",
     "python": "Python 3.11 http.server",
     "canned_epoll": "canned epoll (floor, no HTTP)",
+    "threads": "thread per connection (std)",
+    "astra": "astra 0.4",
 }
 MIB = 1024  # kB per MiB
 TARGET_RSS_KB = 64 * MIB
@@ -47,6 +49,8 @@ KEY_CRATES = {
     "tiny_http": ["tiny_http"],
     "basehttp": ["basehttp", "rustix", "socket2", "httpdate", "polling"],
     "canned_epoll": ["mio", "libc"],
+    "threads": [],
+    "astra": ["astra", "hyper", "hyper-util", "mio"],
 }
 CLOSE_NOTE = {
     "closes+header": "closes, says `Connection: close`",
@@ -276,6 +280,78 @@ def targets_block(meta, peers, groups, med, close_how, rows):
         "",
     ]
     return out
+
+
+def server_stderr(logs, peers):
+    """The result file's "Server stderr" section: what each server wrote, by kind."""
+    doc = ["## Server stderr", ""]
+    for p in peers:
+        lines = []
+        try:
+            for name in sorted(os.listdir(logs)):
+                if name.startswith(p + ".round") or name.startswith(p + ".idle"):
+                    with open(os.path.join(logs, name), errors="replace") as f:
+                        lines += [ln.rstrip("\n") for ln in f if not ln.startswith("bench_hello listening")]
+        except OSError:
+            pass
+        lines = [ln for ln in lines if ln.strip()]
+        if not lines:
+            doc.append(f"- {LABEL.get(p, p)}: nothing")
+            continue
+        total = len(lines)
+        lines = collapse_tracebacks(lines)
+        shapes = OrderedDict()
+        for ln in lines:
+            shape = re.sub(r"\d+", "N", ln)
+            shapes.setdefault(shape, [ln, 0])
+            shapes[shape][1] += 1
+        left_out = f" (Python traceback rules and frames left out: {total - len(lines)} lines)" if total > len(lines) else ""
+        doc.append(f"- {LABEL.get(p, p)}: {total} lines over all rounds{left_out}; distinct kinds (digits as N):")
+        for shape, (example, count) in list(shapes.items())[:8]:
+            doc.append(f"  - {count}× `{example[:200]}`")
+    doc += [""]
+    return doc
+
+
+def machine_and_versions(root, servers, peers):
+    """The result file's "Machine and versions" section."""
+    doc = ["## Machine and versions", ""]
+    git = run(["git", "-C", root, "rev-parse", "--short", "HEAD"])
+    dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "basehttp", "basehttp-macros"])
+    wrk_v = run(["wrk", "-v"]).splitlines()
+    doc += [
+        f"- kernel: `{run(['uname', '-srvm'])}`",
+        f"- CPUs: {os.cpu_count()} × {cpu_model()}; memory {mem_total()}",
+        f"- rustc: `{run(['rustc', '-V'])}`; cargo: `{run(['cargo', '-V'])}`",
+        f"- wrk: `{wrk_v[0] if wrk_v else 'unavailable'}`",
+        f"- python: `{platform.python_version()}` (the idle-connection client and the probes)",
+        f"- basehttp: git `{git}`" + (" with uncommitted changes in basehttp/ or basehttp-macros/" if dirty.strip() else ""),
+    ]
+    for p in peers:
+        if p == "python":
+            launcher = exes_of(servers).get(p, "")
+            interp = "unknown"
+            try:
+                for line in open(launcher):
+                    if line.startswith("exec "):
+                        interp = line.split()[1]
+            except OSError:
+                pass
+            version = run([interp, "-c", "import platform; print(platform.python_version())"])
+            doc.append(f"- {LABEL[p]}: CPython {version} (`{interp}`), bench/peers/python/hello.py")
+            continue
+        lock = os.path.join(root, "Cargo.lock") if p == "basehttp" else os.path.join(
+            root, "bench", "peers", p, "Cargo.lock"
+        )
+        versions = lock_versions(lock)
+        crates = ", ".join(f"{c} {'/'.join(versions[c])}" for c in KEY_CRATES.get(p, []) if c in versions)
+        if KEY_CRATES.get(p) == [] and versions:
+            crates = "the standard library only (rustc above)"
+        doc.append(f"- {LABEL.get(p, p)}: {crates or 'no Cargo.lock'}")
+    exes = exes_of(servers)
+    doc.append("- executables: " + ", ".join(f"{p} `{exes[p]}`" for p in peers if p in exes))
+    doc += [""]
+    return doc
 
 
 def table(header, rows):
@@ -518,67 +594,9 @@ def main():
     if failures:
         doc.append("")
 
-    doc += ["## Server stderr", ""]
-    for p in peers:
-        lines = []
-        try:
-            for name in sorted(os.listdir(a.logs)):
-                if name.startswith(p + ".round") or name.startswith(p + ".idle"):
-                    with open(os.path.join(a.logs, name), errors="replace") as f:
-                        lines += [ln.rstrip("\n") for ln in f if not ln.startswith("bench_hello listening")]
-        except OSError:
-            pass
-        lines = [ln for ln in lines if ln.strip()]
-        if not lines:
-            doc.append(f"- {LABEL.get(p, p)}: nothing")
-            continue
-        total = len(lines)
-        lines = collapse_tracebacks(lines)
-        shapes = OrderedDict()
-        for ln in lines:
-            shape = re.sub(r"\d+", "N", ln)
-            shapes.setdefault(shape, [ln, 0])
-            shapes[shape][1] += 1
-        left_out = f" (Python traceback rules and frames left out: {total - len(lines)} lines)" if total > len(lines) else ""
-        doc.append(f"- {LABEL.get(p, p)}: {total} lines over all rounds{left_out}; distinct kinds (digits as N):")
-        for shape, (example, count) in list(shapes.items())[:8]:
-            doc.append(f"  - {count}× `{example[:200]}`")
-    doc += [""]
+    doc += server_stderr(a.logs, peers)
 
-    doc += ["## Machine and versions", ""]
-    git = run(["git", "-C", a.root, "rev-parse", "--short", "HEAD"])
-    dirty = run(["git", "-C", a.root, "status", "--porcelain", "--untracked-files=no", "--", "basehttp", "basehttp-macros"])
-    wrk_v = run(["wrk", "-v"]).splitlines()
-    doc += [
-        f"- kernel: `{run(['uname', '-srvm'])}`",
-        f"- CPUs: {os.cpu_count()} × {cpu_model()}; memory {mem_total()}",
-        f"- rustc: `{run(['rustc', '-V'])}`; cargo: `{run(['cargo', '-V'])}`",
-        f"- wrk: `{wrk_v[0] if wrk_v else 'unavailable'}`",
-        f"- python: `{platform.python_version()}` (the idle-connection client and the probes)",
-        f"- basehttp: git `{git}`" + (" with uncommitted changes in basehttp/ or basehttp-macros/" if dirty.strip() else ""),
-    ]
-    for p in peers:
-        if p == "python":
-            launcher = exes_of(a.servers).get(p, "")
-            interp = "unknown"
-            try:
-                for line in open(launcher):
-                    if line.startswith("exec "):
-                        interp = line.split()[1]
-            except OSError:
-                pass
-            version = run([interp, "-c", "import platform; print(platform.python_version())"])
-            doc.append(f"- {LABEL[p]}: CPython {version} (`{interp}`), bench/peers/python/hello.py")
-            continue
-        lock = os.path.join(a.root, "Cargo.lock") if p == "basehttp" else os.path.join(
-            a.root, "bench", "peers", p, "Cargo.lock"
-        )
-        versions = lock_versions(lock)
-        crates = ", ".join(f"{c} {'/'.join(versions[c])}" for c in KEY_CRATES.get(p, []) if c in versions)
-        doc.append(f"- {LABEL.get(p, p)}: {crates or 'no Cargo.lock'}")
-    exes = exes_of(a.servers)
-    doc.append("- executables: " + ", ".join(f"{p} `{exes[p]}`" for p in peers if p in exes))
-    doc += [""]
+    doc += machine_and_versions(a.root, a.servers, peers)
 
     doc += ["## Raw numbers", "", "Load scenarios, one row per wrk run (threads and RSS: the server's, after the run):", ""]
     hdr = [

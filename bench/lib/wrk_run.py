@@ -3,6 +3,8 @@
 
     wrk_run.py --pid PID --port PORT --conns N --duration S [--warmup S]
                [--close] [--lua FILE] [--cpu LIST] [--timeout S] [--tag KEY=VALUE]...
+               [--path PATH] [--sample S] [--settle S]
+               [--background-path PATH --background-conns N [--background-lead S]]
 
 The server's CPU time (utime + stime of /proc/PID/stat, all its threads) is
 read just before and just after the measured wrk run; divided by the number
@@ -11,12 +13,29 @@ time comes from the kernel's rusage of the wrk child (os.wait4), and the
 whole machine's busy time from /proc/stat, so the CPU used by anything else
 during the run is known too (a noise indicator). An optional warm-up run with
 the same arguments comes first and is not recorded. Every wait is bounded.
+
+Options of the blocking-handlers section (bench/run.sh --blocking); without
+them the output is what it always was:
+- --path: the request path (default /).
+- --sample S: the server's thread count and RSS are read every S seconds
+  during the measured run; their maxima are threads_max and rss_kb_max.
+- --settle S: after the load stopped, wait S seconds and read them again
+  (threads_settled, rss_kb_settled).
+- --background-path/--background-conns: a second wrk (same CPU list, same
+  --timeout) loads that path with that many connections. It starts first,
+  --background-lead seconds (default 1) before the warm-up, runs through the
+  warm-up and the measured run, and is stopped (SIGINT, so it still prints its
+  figures) right after. Its figures are bg_requests, bg_rps, bg_p50_ms,
+  bg_p99_ms, bg_errors; cpu_us_per_req then divides the server's CPU by the
+  measured requests plus the background requests estimated for the measured
+  run (bg_rps x its length, bg_requests_est).
 """
 
 import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -88,6 +107,53 @@ def parse_wrk(text):
     return out
 
 
+class Sampler:
+    """Reads a process's Threads and VmRSS every `interval` seconds on a thread
+    of its own, keeping the maxima, until stop()."""
+
+    def __init__(self, pid, interval):
+        self.pid, self.interval = pid, interval
+        self.threads_max, self.rss_max, self.samples = 0, 0, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def take(self):
+        st = proc_status(self.pid)
+        if st:
+            self.samples += 1
+            self.threads_max = max(self.threads_max, st.get("Threads", 0))
+            self.rss_max = max(self.rss_max, st.get("VmRSS", 0))
+
+    def run(self):
+        while not self.done.is_set():
+            self.take()
+            self.done.wait(self.interval)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=5)
+        self.take()  # the state at the end of the run counts too
+
+
+def start_background(cmd):
+    """Starts the background wrk; its output goes to a pipe read at the end."""
+    with open(os.devnull, "rb") as devnull:
+        return subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop_background(proc):
+    """SIGINT (wrk stops and prints its figures), then a bounded wait; returns its output."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate(timeout=5)
+    return (out or b"").decode("utf-8", "replace")
+
+
 def run_wrk(cmd, limit):
     """Runs wrk; returns (exit status, stdout+stderr text, CPU seconds used by wrk)."""
     with open(os.devnull, "rb") as devnull:
@@ -119,40 +185,77 @@ def main():
     ap.add_argument("--cpu", default="", help="taskset CPU list for wrk ('' = not pinned)")
     ap.add_argument("--timeout", type=float, default=5.0, help="wrk's per-request timeout, seconds")
     ap.add_argument("--tag", action="append", default=[], help="KEY=VALUE copied into the output")
+    ap.add_argument("--path", default="/", help="request path")
+    ap.add_argument("--sample", type=float, default=0.0, help="sample threads and RSS every S seconds (0: no)")
+    ap.add_argument("--settle", type=float, default=None, help="read threads and RSS again S seconds after the run")
+    ap.add_argument("--background-path", help="path of a background load running throughout")
+    ap.add_argument("--background-conns", type=int, default=0, help="its connections")
+    ap.add_argument("--background-lead", type=float, default=1.0, help="seconds it runs before the warm-up")
     a = ap.parse_args()
+    if not a.path.startswith("/") or (a.background_path and not a.background_path.startswith("/")):
+        ap.error("paths start with /")
+    if a.background_path and a.background_conns < 1:
+        ap.error("--background-path needs --background-conns N (N >= 1)")
 
-    url = f"http://127.0.0.1:{a.port}/"
+    url = f"http://127.0.0.1:{a.port}{a.path}"
     pin = ["taskset", "-c", a.cpu] if a.cpu else []
 
-    def wrk_cmd(seconds):
-        cmd = pin + ["wrk", "-t1", f"-c{a.conns}", f"-d{max(1, round(seconds))}s", f"--timeout={a.timeout:g}s", "--latency"]
+    def wrk_cmd(seconds, conns=a.conns, target=url):
+        cmd = pin + ["wrk", "-t1", f"-c{conns}", f"-d{max(1, round(seconds))}s", f"--timeout={a.timeout:g}s", "--latency"]
         if a.close:
             cmd += ["-H", "Connection: close"]
         if a.lua:
             cmd += ["-s", a.lua]
-        return cmd + [url]
+        return cmd + [target]
 
-    if a.warmup > 0:
-        run_wrk(wrk_cmd(a.warmup), a.warmup + 30)
+    background = None
+    if a.background_path:
+        # Long enough to cover lead, warm-up and the measured run with room to
+        # spare; it is stopped right after the measured run.
+        span = a.background_lead + a.warmup + a.duration + 10
+        bg_url = f"http://127.0.0.1:{a.port}{a.background_path}"
+        background = start_background(wrk_cmd(span, a.background_conns, bg_url))
+        time.sleep(a.background_lead)
 
-    before = proc_status(a.pid)
-    busy0, steal0 = machine_ticks()
-    cpu0 = proc_cpu_ticks(a.pid)
-    t0 = time.monotonic()
-    status, text, wrk_cpu_s = run_wrk(wrk_cmd(a.duration), a.duration + 30)
-    elapsed = time.monotonic() - t0
-    cpu1 = proc_cpu_ticks(a.pid)
-    busy1, steal1 = machine_ticks()
-    after = proc_status(a.pid)
+    try:
+        if a.warmup > 0:
+            run_wrk(wrk_cmd(a.warmup), a.warmup + 30)
+
+        before = proc_status(a.pid)
+        busy0, steal0 = machine_ticks()
+        cpu0 = proc_cpu_ticks(a.pid)
+        sampler = Sampler(a.pid, a.sample) if a.sample > 0 else None
+        t0 = time.monotonic()
+        status, text, wrk_cpu_s = run_wrk(wrk_cmd(a.duration), a.duration + 30)
+        elapsed = time.monotonic() - t0
+        cpu1 = proc_cpu_ticks(a.pid)
+        busy1, steal1 = machine_ticks()
+        if sampler:
+            sampler.stop()
+        after = proc_status(a.pid)
+    finally:
+        bg_text = stop_background(background) if background else None
 
     result = parse_wrk(text)
     result.update(wrk_status=status, elapsed_s=round(elapsed, 3), server_alive=cpu1 is not None)
+    handled = result["requests"]
+    if bg_text is not None:
+        bg = parse_wrk(bg_text)
+        result.update(
+            bg_requests=bg["requests"], bg_rps=bg["rps"], bg_p50_ms=bg["p50_ms"], bg_p99_ms=bg["p99_ms"],
+            bg_errors=bg["errors"], bg_non2xx=bg["non2xx"], bg_path=a.background_path,
+            bg_conns=a.background_conns,
+        )
+        result["bg_requests_est"] = round(bg["rps"] * elapsed)
+        handled += result["bg_requests_est"]
+        if not bg["requests"]:
+            result["bg_wrk_output"] = bg_text[-600:]
     if cpu0 is not None and cpu1 is not None:
         server_cpu_s = (cpu1 - cpu0) / CLK_TCK
         result["server_cpu_s"] = server_cpu_s
         result["server_cpu_pct"] = 100 * server_cpu_s / elapsed
-        if result["requests"]:
-            result["cpu_us_per_req"] = server_cpu_s * 1e6 / result["requests"]
+        if handled:
+            result["cpu_us_per_req"] = server_cpu_s * 1e6 / handled
         machine_cpu_s = (busy1 - busy0) / CLK_TCK
         result["other_cpu_pct"] = round(100 * (machine_cpu_s - server_cpu_s - wrk_cpu_s) / elapsed, 1)
     result["wrk_cpu_pct"] = round(100 * wrk_cpu_s / elapsed, 1)
@@ -161,6 +264,18 @@ def main():
     result["threads_after"] = after.get("Threads")
     result["rss_kb_after"] = after.get("VmRSS")
     result["hwm_kb"] = after.get("VmHWM")
+    if sampler:
+        result["threads_max"] = sampler.threads_max or None
+        result["rss_kb_max"] = sampler.rss_max or None
+        result["samples"] = sampler.samples
+    if a.path != "/":
+        result["path"] = a.path
+    if a.settle is not None:
+        time.sleep(max(0.0, a.settle))
+        settled = proc_status(a.pid)
+        result["settle_s"] = a.settle
+        result["threads_settled"] = settled.get("Threads")
+        result["rss_kb_settled"] = settled.get("VmRSS")
     if status != 0 or not result["requests"]:
         result["wrk_output"] = text[-600:]
     result.update(tag.split("=", 1) for tag in a.tag)
