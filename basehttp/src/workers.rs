@@ -10,6 +10,7 @@
 //! for work and exits after the idle timeout.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,9 @@ pub(crate) enum Task<T> {
 pub(crate) struct Workers<T> {
     state: Mutex<State<T>>,
     work_ready: Condvar,
+    /// Whether jobs wait for a place: read without the lock, on every
+    /// request of a thread that waits for its connection's next one.
+    places_wanted: AtomicBool,
     max_running: usize,
     max_threads: usize,
 }
@@ -56,7 +60,13 @@ impl<T> Workers<T> {
             count: 0,
             stopping: false,
         };
-        Workers { state: Mutex::new(state), work_ready: Condvar::new(), max_running, max_threads: owners + max_running }
+        Workers {
+            state: Mutex::new(state),
+            work_ready: Condvar::new(),
+            places_wanted: AtomicBool::new(false),
+            max_running,
+            max_threads: owners + max_running,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
@@ -84,6 +94,7 @@ impl<T> Workers<T> {
             return false;
         }
         queue(&mut state).push_back(item);
+        self.note_places(&state);
         self.wake_or_start(state)
     }
 
@@ -100,6 +111,7 @@ impl<T> Workers<T> {
         }
         state.running += 1;
         state.owners.push_back(item());
+        self.note_places(&state);
         Some(self.wake_or_start(state))
     }
 
@@ -125,8 +137,16 @@ impl<T> Workers<T> {
     /// Whether jobs wait because every place for a running thread is
     /// taken (a running thread that could let go of its place should).
     pub(crate) fn places_wanted(&self) -> bool {
-        let state = self.lock();
-        !state.jobs.is_empty() && state.running >= self.max_running
+        self.places_wanted.load(Ordering::Relaxed)
+    }
+
+    /// Keeps [`places_wanted`](Self::places_wanted) up to date after a
+    /// change of the queue or of the running count.
+    fn note_places(&self, state: &State<T>) {
+        let wanted = !state.jobs.is_empty() && state.running >= self.max_running;
+        if self.places_wanted.load(Ordering::Relaxed) != wanted {
+            self.places_wanted.store(wanted, Ordering::Relaxed);
+        }
     }
 
     /// A thread the caller was told to start could not be started.
@@ -149,6 +169,7 @@ impl<T> Workers<T> {
         let mut state = self.lock();
         if was_running {
             state.running -= 1;
+            self.note_places(&state);
         }
         let deadline = Instant::now() + idle;
         loop {
@@ -161,6 +182,7 @@ impl<T> Workers<T> {
             if state.running < self.max_running {
                 if let Some(item) = state.jobs.pop_front() {
                     state.running += 1;
+                    self.note_places(&state);
                     return Some(Task::Run(item));
                 }
             }
@@ -206,8 +228,10 @@ mod tests {
         assert!(matches!(pool.next(false, IDLE), Some(Task::Run(1))));
         assert!(matches!(pool.next(false, IDLE), Some(Task::Run(2))));
         // Both places are taken: job 3 waits until one is freed.
+        assert!(pool.places_wanted());
         assert!(pool.next(false, IDLE).is_none());
         assert!(matches!(pool.next(true, IDLE), Some(Task::Run(3))));
+        assert!(!pool.places_wanted());
     }
 
     #[test]
