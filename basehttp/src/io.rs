@@ -301,15 +301,23 @@ impl Io {
         Ok(())
     }
 
-    /// Waits up to `timeout` for the client's next bytes: `Some(hangup)`
-    /// when there are some (or the client closed), `None` otherwise.
-    pub(crate) fn wait_readable(&self, timeout: Duration) -> Option<bool> {
+    /// Waits for the client's next bytes, or until `wake` is readable:
+    /// `Some(hangup)` when there are some (or the client closed), `None`
+    /// when woken. No timeout: a timed wait arms a kernel timer each time
+    /// (see `linger.rs`).
+    pub(crate) fn wait_readable(&self, wake: impl AsFd) -> Option<bool> {
         let Stream::Tcp(s) = &self.stream else { return None };
-        let spec = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: timeout.subsec_nanos() as _ };
-        let mut fds = [PollFd::new(&**s, PollFlags::IN | PollFlags::RDHUP)];
-        match rustix::event::poll(&mut fds, Some(&spec)) {
-            Ok(1) => Some(!(fds[0].revents() & (PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR)).is_empty()),
-            _ => None,
+        let mut fds = [PollFd::new(&**s, PollFlags::IN | PollFlags::RDHUP), PollFd::new(&wake, PollFlags::IN)];
+        loop {
+            match rustix::event::poll(&mut fds, None) {
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(_) => return None,
+                Ok(_) if !fds[1].revents().is_empty() => return None,
+                Ok(_) => {
+                    let hangup = PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR;
+                    return Some(fds[0].revents().intersects(hangup));
+                }
+            }
         }
     }
 

@@ -13,6 +13,7 @@ mod framing;
 mod handler;
 mod headers;
 mod io;
+mod linger;
 mod logging;
 mod memory;
 mod poller;

@@ -47,6 +47,7 @@ use rustix::event::Timespec;
 use crate::blocking;
 use crate::connection::{self, Next};
 use crate::handler::BaseHTTPRequestHandler;
+use crate::linger::{Waiter, Waiters};
 use crate::poller::{Conn, Poller, Ready};
 use crate::server::Shared;
 use crate::workers::{Task, Workers};
@@ -57,11 +58,6 @@ const TICK: Duration = Duration::from_millis(10);
 const STALL: Duration = Duration::from_millis(1);
 /// How often the supervisor looks for expired parked connections.
 const REAP_EVERY: Duration = Duration::from_millis(200);
-/// How long a thread serving a connection of a blocking poller waits for
-/// that connection's next request before it parks it: long enough for a
-/// client that sends its next request as soon as it has the answer, short
-/// enough that a connection going idle soon holds no thread.
-const LINGER: Duration = Duration::from_millis(10);
 /// The longest one `epoll_wait` lasts (shutdown also wakes it).
 const WAIT: Timespec = Timespec { tv_sec: 1, tv_nsec: 0 };
 /// Connections accepted per listener event before serving others.
@@ -89,6 +85,8 @@ pub(crate) struct Reactor<H> {
     accepting: Mutex<Accepting>,
     next_poller: AtomicUsize,
     workers: Workers<Work<H>>,
+    /// The threads waiting for their connection's next request.
+    waiters: Waiters,
     tickets: AtomicU64,
     /// A clock the supervisor advances every tick (milliseconds since
     /// `epoch`): parking a connection reads it instead of the system clock.
@@ -121,6 +119,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             accepting: Mutex::new(Accepting { paused: false, resume_at: Instant::now(), backoff: INITIAL_BACKOFF }),
             next_poller: AtomicUsize::new(0),
             workers: Workers::new(count, shared.config.max_workers.max(1)),
+            waiters: Waiters::default(),
             tickets: AtomicU64::new(1),
             epoch: Instant::now(),
             coarse_ms: AtomicU64::new(0),
@@ -181,15 +180,20 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         self.workers.started();
         let mut events = [Event { flags: EventFlags::empty(), data: EventData::new_u64(0) }; 256];
         let mut was_running = false;
+        let mut waiter = None;
         while let Some(task) = self.workers.next(was_running, self.shared.config.worker_idle_timeout) {
             was_running = match task {
                 Task::Own(Work::Own(poller, ticket)) => !self.serve(&poller, ticket, &mut events),
                 Task::Run(Work::Serve(poller, token, conn, hangup)) => {
-                    self.run(&poller, token, conn, hangup);
+                    let waiter = waiter.get_or_insert_with(|| self.waiters.join());
+                    self.run(&poller, token, conn, hangup, waiter.as_deref());
                     true
                 }
                 Task::Own(Work::Serve(..)) | Task::Run(Work::Own(..)) => unreachable!("queued by kind"),
             };
+        }
+        if let Some(Some(waiter)) = waiter {
+            self.waiters.leave(&waiter);
         }
     }
 
@@ -249,21 +253,22 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
 
     /// Serves a connection on a thread of its own (its poller's requests
     /// block). Like a thread per connection, the thread then waits for the
-    /// connection's next request itself, for up to [`LINGER`]: a client
-    /// that keeps sending is served without going through the poller at
-    /// all (no event, no hand-off). It parks the connection when the
-    /// client pauses or sends only part of a request head, when other
-    /// connections wait for a place (at `max_workers`), or when the
-    /// poller's requests stop blocking.
-    fn run(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, mut hangup: bool) {
+    /// connection's next request itself, for about `LINGER_MS` (through
+    /// `waiter`; see `linger.rs`): a client that keeps sending is served
+    /// without going through the poller at all (no event, no hand-off). It
+    /// parks the connection when the client pauses or sends only part of a
+    /// request head, when other connections wait for a place (at
+    /// `max_workers`), or when the poller's requests stop blocking.
+    fn run(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, mut hangup: bool, waiter: Option<&Waiter>) {
         let mut unwatched = false;
         loop {
             if let Next::Close = self.drive(poller, &mut conn, hangup) {
                 poller.vacate(token);
                 return;
             }
-            // A partial request head waits in the poller, under its deadline.
+            let Some(waiter) = waiter else { break };
             let now = self.coarse_ms.load(Ordering::Relaxed);
+            // A partial request head waits in the poller, under its deadline.
             if !conn.req.io.buffered().is_empty()
                 || self.stopping.load(Ordering::SeqCst)
                 || !poller.estimate.blocking(now)
@@ -275,7 +280,10 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
                 poller.unwatch(&conn);
                 unwatched = true;
             }
-            match conn.req.io.wait_readable(LINGER) {
+            waiter.begin();
+            let next = conn.req.io.wait_readable(waiter.fd());
+            waiter.end(next.is_none());
+            match next {
                 Some(hup) => hangup = hup,
                 None => break,
             }
@@ -446,6 +454,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
                     None => None,
                 };
             }
+            self.waiters.sweep(now);
             self.resume_accepting();
             if reaped.elapsed() >= REAP_EVERY {
                 reaped = Instant::now();
@@ -475,5 +484,6 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             drop(poller.evict(|_| false));
         }
         self.workers.stop();
+        self.waiters.wake_all();
     }
 }
