@@ -35,8 +35,8 @@ const SPIN_WALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// CPU time the calling thread has used, in nanoseconds.
 fn thread_cpu_ns() -> u64 {
-    let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    let clock = nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID;
+    nix::time::clock_gettime(clock).map_or(0, |ts| ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
 }
 
 /// Burns `us` microseconds of this thread's CPU time.
