@@ -2,7 +2,7 @@
 //! and the 13-byte body `Hello, world!`, as the peers in `bench/peers/` do.
 //!
 //! ```text
-//! cargo run --release --example bench_hello -- PORT
+//! cargo run --release --example bench_hello -- [PORT]
 //! ```
 //!
 //! HTTP/1.1 with keep-alive, `Content-Length`, no access log. Errors the
@@ -26,6 +26,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use basehttp::{BaseHTTPRequestHandler, HTTPServer, HandlerResult, Request};
+
+mod cli;
+
+/// The command line: the port (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("bench_hello", "usage: bench_hello [-h] [PORT]");
 
 const BODY: &[u8] = b"Hello, world!";
 const MAX_SLEEP_MS: u64 = 10_000;
@@ -105,15 +110,9 @@ impl BaseHTTPRequestHandler for Hello {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = match std::env::args().nth(1).map(|p| p.parse::<u16>()) {
-        Some(Ok(port)) => port,
-        _ => {
-            eprintln!("usage: bench_hello PORT");
-            std::process::exit(2);
-        }
-    };
+    let port = CLI.port(0);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Hello::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Hello::default));
     println!("bench_hello listening on {}", httpd.server_address());
     std::io::stdout().flush()?;
     httpd.serve_forever()

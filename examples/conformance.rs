@@ -14,6 +14,14 @@ use std::io::{Read, Write};
 
 use basehttp::{http_handler, HTTPServer, HandlerResult, Profile, Request};
 
+mod cli;
+
+/// The command line (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new(
+    "conformance",
+    "usage: conformance [-h] [--port N] [--protocol VERSION] [--default-request-version VERSION] [--rfc9112]",
+);
+
 #[derive(Default)]
 struct Contract;
 
@@ -242,20 +250,26 @@ fn main() {
     let mut strict = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        let mut value = |flag: &str| args.next().unwrap_or_else(|| CLI.usage_error(format!("{flag} expects a value")));
         match arg.as_str() {
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).expect("--port N"),
-            "--protocol" => protocol = args.next(),
-            "--default-request-version" => default_version = args.next(),
+            "-h" | "--help" => {
+                println!("{}", CLI.usage);
+                return;
+            }
+            "--port" => {
+                let text = value("--port");
+                port = text.parse().unwrap_or_else(|_| CLI.usage_error(format!("invalid port: {text:?}")));
+            }
+            "--protocol" => protocol = Some(value("--protocol")),
+            "--default-request-version" => default_version = Some(value("--default-request-version")),
             "--strict" => {}
             "--rfc9112" => strict = true,
-            other => {
-                eprintln!("unknown argument {other:?}");
-                std::process::exit(2);
-            }
+            other => CLI.usage_error(format!("unrecognized argument: {other:?}")),
         }
     }
     basehttp::log_to_stderr();
-    let mut server = HTTPServer::new(("127.0.0.1", port), Contract::default).expect("bind");
+    let mut server =
+        CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Contract::default));
     if let Some(p) = protocol {
         server.class_mut().protocol_version = p;
     }
@@ -265,5 +279,8 @@ fn main() {
     if strict {
         server.class_mut().profile = Profile::Rfc9112;
     }
-    server.serve_forever().expect("serve");
+    if let Err(e) = server.serve_forever() {
+        eprintln!("conformance: error: {e}");
+        std::process::exit(1);
+    }
 }

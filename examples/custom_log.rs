@@ -12,6 +12,11 @@ use std::io::Write;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("custom_log", "usage: custom_log [-h] [PORT]");
+
 #[derive(Default)]
 struct Quiet;
 
@@ -41,8 +46,8 @@ impl Quiet {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: custom_log [PORT]");
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Quiet::default)?;
+    let port = CLI.port(8000);
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Quiet::default));
     println!("Serving on http://127.0.0.1:{}/ (JSON log lines on stdout)", httpd.server_port());
     std::io::stdout().flush()?;
     httpd.serve_forever()

@@ -11,6 +11,11 @@
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("error_pages", "usage: error_pages [-h] [PORT]");
+
 #[derive(Default)]
 struct Errors;
 
@@ -33,9 +38,9 @@ impl Errors {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: error_pages [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Errors::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Errors::default));
     println!("Serving on http://127.0.0.1:{}/ (JSON error pages)", httpd.server_port());
     httpd.serve_forever()
 }

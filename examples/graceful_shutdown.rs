@@ -13,6 +13,11 @@ use std::time::Duration;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("graceful_shutdown", "usage: graceful_shutdown [-h] [PORT]");
+
 #[derive(Default)]
 struct App;
 
@@ -40,9 +45,9 @@ impl App {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: graceful_shutdown [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), App::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), App::default));
     // Ctrl-C runs this on another thread: `shutdown()` stops serve_forever
     // and waits for it to return.
     let handle = httpd.shutdown_handle();

@@ -10,6 +10,11 @@ use std::io::Write;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("hello", "usage: hello [-h] [PORT]");
+
 // A handler is an ordinary struct. The server makes a fresh one for every
 // connection (like Python instantiates the handler class), so fields can
 // hold per-connection state. This one needs none.
@@ -36,13 +41,13 @@ impl Hello {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: hello [PORT]");
+    let port = CLI.port(8000);
     // Python prints its access log on stderr; in Rust it goes through the
     // `log` crate, and this installs a logger that prints it the same way.
     basehttp::log_to_stderr();
     // HTTPServer(('127.0.0.1', 8000), Hello): binds and listens at once.
     // `Hello::default` is the factory that makes each connection's handler.
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Hello::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Hello::default));
     println!("Serving on http://127.0.0.1:{}/ (Ctrl-C to stop)", httpd.server_port());
     httpd.serve_forever()
 }

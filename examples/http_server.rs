@@ -20,6 +20,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use basehttp::{HTTPServer, SimpleHTTPRequestHandler};
 
+mod cli;
+
+/// One-line errors and exit statuses (see `cli/mod.rs`); the options are
+/// parsed below, as Python's `http.server` defines them.
+const CLI: cli::Cli = cli::Cli::new(
+    "http_server",
+    "usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] [port]",
+);
+
 const USAGE: &str = "\
 usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] [port]
 
@@ -82,10 +91,7 @@ fn parse_args() -> Result<Options, String> {
 fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("{USAGE}\nhttp_server: error: {e}");
-            return ExitCode::from(2); // argparse's exit status for bad arguments
-        }
+        Err(e) => CLI.usage_error(e), // one line, exit status 2 (argparse's)
     };
 
     // The access log: every request becomes a line on stderr, as in Python
@@ -95,13 +101,9 @@ fn main() -> ExitCode {
     // One handler value knows the folder; the server clones it for each
     // connection (cheap: the folder's path is shared, not copied).
     let handler = SimpleHTTPRequestHandler::new(&options.directory);
-    let mut httpd = match HTTPServer::new((options.bind.as_str(), options.port), move || handler.clone()) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("http_server: cannot listen on {}:{}: {e}", options.bind, options.port);
-            return ExitCode::FAILURE;
-        }
-    };
+    let address = format!("{}:{}", if options.bind.is_empty() { "0.0.0.0" } else { &options.bind }, options.port);
+    let mut httpd =
+        CLI.listen(address, HTTPServer::new((options.bind.as_str(), options.port), move || handler.clone()));
     // Python: `HandlerClass.protocol_version = args.protocol`. With
     // HTTP/1.1 a client may send several requests on one connection.
     httpd.class_mut().protocol_version = options.protocol;

@@ -11,6 +11,11 @@ use std::io::Write;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("keep_alive", "usage: keep_alive [-h] [PORT]");
+
 /// Counts the requests of its connection: a fresh value per connection.
 #[derive(Default)]
 struct KeepAlive {
@@ -37,9 +42,10 @@ impl KeepAlive {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: keep_alive [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), KeepAlive::default)?;
+    let mut httpd =
+        CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), KeepAlive::default));
     println!("Serving on http://127.0.0.1:{}/ (HTTP/1.1 keep-alive)", httpd.server_port());
     httpd.serve_forever()
 }

@@ -19,6 +19,11 @@ use std::io::Write;
 
 use basehttp::{http_handler, BaseHTTPRequestHandler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("method_semantics", "usage: method_semantics [-h] [PORT]");
+
 #[derive(Default)]
 struct Api;
 
@@ -40,9 +45,9 @@ impl Api {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: method_semantics [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Api::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Api::default));
     // The macro also generated the list of handled methods.
     println!("Serving on http://127.0.0.1:{}/ (methods: {})", httpd.server_port(), Api::METHODS.join(", "));
     httpd.serve_forever()

@@ -16,6 +16,11 @@ use std::io::{Read, Write};
 
 use basehttp::{http_handler, HTTPServer, HandlerResult, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("post_body", "usage: post_body [-h] [PORT]");
+
 const MAX_BODY: u64 = 1 << 20;
 
 #[derive(Default)]
@@ -78,9 +83,9 @@ impl Echo {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: post_body [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), Echo::default)?;
+    let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Echo::default));
     println!("Serving on http://127.0.0.1:{}/ (POST a body)", httpd.server_port());
     httpd.serve_forever()
 }

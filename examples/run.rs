@@ -18,6 +18,11 @@ use std::io::Write;
 
 use basehttp::{http_handler, BaseHTTPRequestHandler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("run", "usage: run [-h] [PORT]");
+
 #[derive(Default)]
 struct Handler;
 
@@ -36,13 +41,13 @@ impl Handler {
 /// the Python function is over the handler class.
 fn run<H: BaseHTTPRequestHandler + Default>(port: u16) -> std::io::Result<()> {
     let server_address = ("", port); // "" = every IPv4 interface
-    let mut httpd = HTTPServer::new(server_address, H::default)?;
+    let mut httpd = CLI.listen(format_args!("0.0.0.0:{port}"), HTTPServer::new(server_address, H::default));
     println!("Serving on http://127.0.0.1:{}/", httpd.server_port());
     httpd.serve_forever()
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: run [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
     run::<Handler>(port)
 }

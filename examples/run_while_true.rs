@@ -14,6 +14,11 @@ use std::sync::Arc;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("run_while_true", "usage: run_while_true [-h] [PORT]");
+
 /// What the loop looks at: `keep_running()` in the Python example.
 #[derive(Default)]
 struct Control {
@@ -43,12 +48,15 @@ impl Handler {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: run_while_true [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
     let control = Arc::new(Control::default());
     // The factory clones the Arc into each connection's handler.
     let shared = control.clone();
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), move || Handler { control: shared.clone() })?;
+    let mut httpd = CLI.listen(
+        format_args!("127.0.0.1:{port}"),
+        HTTPServer::new(("127.0.0.1", port), move || Handler { control: shared.clone() }),
+    );
     // Wake up now and then even without requests, like Python's `timeout`.
     httpd.timeout = Some(std::time::Duration::from_secs(1));
     println!("Serving on http://127.0.0.1:{}/ until /quit", httpd.server_port());

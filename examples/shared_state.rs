@@ -15,6 +15,11 @@ use std::time::Instant;
 
 use basehttp::{http_handler, HTTPServer, Request};
 
+mod cli;
+
+/// The command line: an optional port, `-h` for help (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("shared_state", "usage: shared_state [-h] [PORT]");
+
 struct Counter {
     hits: Arc<AtomicU64>,
 }
@@ -33,10 +38,13 @@ impl Counter {
 }
 
 fn main() -> std::io::Result<()> {
-    let port = std::env::args().nth(1).map_or(Ok(8000), |p| p.parse()).expect("usage: shared_state [PORT]");
+    let port = CLI.port(8000);
     basehttp::log_to_stderr();
     let hits = Arc::new(AtomicU64::new(0));
-    let mut httpd = HTTPServer::new(("127.0.0.1", port), move || Counter { hits: hits.clone() })?;
+    let mut httpd = CLI.listen(
+        format_args!("127.0.0.1:{port}"),
+        HTTPServer::new(("127.0.0.1", port), move || Counter { hits: hits.clone() }),
+    );
     httpd.set_state(Instant::now());
     println!("Serving on http://127.0.0.1:{}/ (a shared hit counter)", httpd.server_port());
     httpd.serve_forever()

@@ -233,3 +233,62 @@ fn http_server_serves_a_folder() {
     assert_eq!(body(&r), "from disk\n");
     assert!(listing.contains("note.txt"), "{listing}");
 }
+
+/// Runs an example to its end (bounded: it must exit within 20 s) and
+/// returns its exit code, stdout and stderr.
+fn run_to_exit(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(example_path(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start example");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("{name} {args:?} did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+/// Issue 15, item 4: a bad argument is one line on stderr and exit status
+/// 2, `--help` prints the usage and exits 0, a port in use is one line and
+/// exit status 1. No panic, no `Debug` dump.
+fn speaks_like_a_command_line_tool(name: &str, bad: &[&str]) {
+    let (code, out, err) = run_to_exit(name, bad);
+    assert_eq!(code, Some(2), "{name} {bad:?}: {out}{err}");
+    assert_eq!(err.lines().count(), 1, "{name} {bad:?}: one line on stderr: {err:?}");
+    assert!(err.starts_with(&format!("{name}: error: ")), "{err:?}");
+    assert!(!err.contains("panicked") && !err.contains("ParseIntError"), "{err:?}");
+
+    let (code, out, err) = run_to_exit(name, &["--help"]);
+    assert_eq!(code, Some(0), "{name} --help: {err}");
+    assert!(out.starts_with(&format!("usage: {name} ")), "{out:?}");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().unwrap().port().to_string();
+    let mut args = if name == "http_server" { vec!["--bind", "127.0.0.1"] } else { vec![] };
+    args.push(&port);
+    let (code, _, err) = run_to_exit(name, &args);
+    assert_eq!(code, Some(1), "{name} on a busy port: {err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("{name}: error: cannot listen on 127.0.0.1:{port}: Address already in use (os error 98)")
+    );
+}
+
+#[test]
+fn hello_speaks_like_a_command_line_tool() {
+    speaks_like_a_command_line_tool("hello", &["abc"]);
+}
+
+#[test]
+fn http_server_speaks_like_a_command_line_tool() {
+    speaks_like_a_command_line_tool("http_server", &["--protocol"]);
+}

@@ -319,6 +319,75 @@ fn invalid_header_lines_are_refused_before_dispatch() {
 }
 
 #[test]
+fn a_nul_in_the_target_is_a_400_and_a_close() {
+    // DEV-7: CPython dispatches it; the handler would see a path that any
+    // C API truncates. Other control bytes keep CPython's behaviour.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let http11 = |s: &mut HTTPServer<_>| s.class_mut().protocol_version = "HTTP/1.1".into();
+    let server = serve_fn_with(ServerConfig::default(), http11, move |req| {
+        c.fetch_add(1, Ordering::SeqCst);
+        reply(req, req.path.clone().as_bytes())
+    });
+    let response = server.exchange_norm(b"GET /a\0b HTTP/1.1\r\nHost: h\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(
+        response,
+        error_response(
+            "HTTP/1.1",
+            400,
+            "Bad request-target ('/a\\x00b')",
+            "Bad request syntax or unsupported method",
+            false
+        ),
+        "one answer, then the connection closes"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let response = server.exchange_norm(b"GET /a\x01b HTTP/1.0\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("/a\x01b"), "{response}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_whole_head_is_bounded_by_max_head_bytes() {
+    // DEV-8: each line and the number of lines are bounded as in CPython,
+    // and their sum too (431 and close past `max_head_bytes`).
+    let request = |fields: usize, size: usize| {
+        let mut r = b"GET / HTTP/1.0\r\n".to_vec();
+        for i in 0..fields {
+            let name = format!("X-{i:02}: ");
+            r.extend_from_slice(name.as_bytes());
+            r.extend(std::iter::repeat_n(b'a', size - name.len() - 2));
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"\r\n");
+        r
+    };
+    let default = serve_fn(|req| reply(req, b"ok"));
+    // 24 fields of 48 KiB (attack scenario 78): 1.1 MiB, over the default 1 MiB.
+    assert_eq!(
+        default.exchange_norm(&request(24, 48 * 1024)),
+        error_response(
+            "HTTP/1.0",
+            431,
+            "Header section too large",
+            "got more than 1048576 bytes of request head",
+            false
+        )
+    );
+    // 16 of them (768 KiB) are fine.
+    assert!(default.exchange_norm(&request(16, 48 * 1024)).starts_with("HTTP/1.0 200 OK\r\n"));
+
+    let config = ServerConfig { max_head_bytes: 16 + 4 * 1000 + 2, ..ServerConfig::default() };
+    let small = serve_fn_with(config, |_| {}, |req| reply(req, b"ok"));
+    assert!(small.exchange_norm(&request(4, 1000)).starts_with("HTTP/1.0 200 OK\r\n"), "exactly the limit");
+    assert_eq!(
+        small.exchange_norm(&request(5, 1000)),
+        error_response("HTTP/1.0", 431, "Header section too large", "got more than 4018 bytes of request head", false)
+    );
+}
+
+#[test]
 fn unknown_methods_get_501_and_dispatch_is_case_sensitive() {
     #[derive(Default)]
     struct OnlyGet;

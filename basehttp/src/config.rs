@@ -23,6 +23,12 @@ pub struct ServerConfig {
     /// lost), so the server runs at most this many threads plus one per
     /// core. Default 512.
     pub max_workers: usize,
+    /// The most bytes of a request head (request line and header section,
+    /// line endings included); beyond it, `431` and close (DEV-8). CPython
+    /// bounds each line (64 KiB) and the lines (100) but not their sum, so
+    /// one head could hold 6.5 MB. Default 1 MiB; the strict profile allows
+    /// 64 KiB at most.
+    pub max_head_bytes: usize,
     /// A request head (request line and headers) must arrive within this
     /// time of its first byte, and a new connection must send its first
     /// byte within it; otherwise 408 (or a silent close if nothing came).
@@ -51,6 +57,7 @@ impl Default for ServerConfig {
             request_queue_size: 1024,
             max_connections: 16384,
             max_workers: 512,
+            max_head_bytes: 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(5),
             read_timeout: Some(Duration::from_secs(30)),

@@ -267,6 +267,14 @@ impl Request {
         if strict && !self.check_target()? {
             return Ok(None);
         }
+        // DEV-7: a NUL in the target would truncate the path in any C API
+        // it reaches (CPython dispatches it); other control bytes keep
+        // CPython's behaviour in the default profile.
+        if crate::io::find_byte(&raw[words.second.0..words.second.1], 0).is_some() {
+            let message = format!("Bad request-target ({})", repr(&self.target));
+            self.send_error_explain(400, Some(&message), None)?;
+            return Ok(None);
+        }
         self.path.clear();
         if strict {
             if let Some(origin) = crate::profile::absolute_form_path(&self.target) {
@@ -288,6 +296,17 @@ impl Request {
 
     fn strict(&self) -> bool {
         self.shared.class.profile == Profile::Rfc9112
+    }
+
+    /// The most bytes a request head may have (DEV-8): the server's
+    /// `max_head_bytes`, and in the strict profile 64 KiB at most.
+    fn head_limit(&self) -> usize {
+        let limit = self.shared.config.max_head_bytes;
+        if self.strict() {
+            limit.min(crate::profile::STRICT_MAX_HEAD)
+        } else {
+            limit
+        }
     }
 
     /// Strict profile: the request-target's form (RFC 9112 §3.2) and no
@@ -325,8 +344,8 @@ impl Request {
     /// The header section (B28-B38, DEV-3), then `Connection` (B39-B41),
     /// framing (DEV-6) and `Expect` (B46).
     fn parse_head(&mut self, nwords: usize) -> std::io::Result<bool> {
-        let strict = self.strict();
-        let section = read_section(&mut self.io, &mut self.headers, self.raw_requestline.len(), strict)?;
+        let limit = self.head_limit();
+        let section = read_section(&mut self.io, &mut self.headers, self.raw_requestline.len(), limit)?;
         match section {
             Section::Done { invalid: false } => {}
             Section::Done { invalid: true } => {
@@ -340,11 +359,12 @@ impl Request {
                 return Ok(false);
             }
             Section::TooLarge => {
-                let explain = format!("got more than {} bytes of request head", crate::profile::STRICT_MAX_HEAD);
+                let explain = format!("got more than {limit} bytes of request head");
                 self.send_error_explain(431, Some("Header section too large"), Some(&explain))?;
                 return Ok(false);
             }
         }
+        let strict = self.strict();
         if strict && !self.check_host()? {
             return Ok(false);
         }
@@ -474,16 +494,17 @@ enum Section {
     LineTooLong,
     /// More than [`MAX_HEADERS`] lines.
     TooManyLines,
-    /// Strict profile: a head larger than `STRICT_MAX_HEAD`.
+    /// A head larger than its limit (DEV-8).
     TooLarge,
 }
 
 /// Reads the header section into `headers`, line by line as Python's
 /// `readline` loop does, the fields of ASCII lines copied in one piece.
-/// `head_bytes`: the request line's length.
-fn read_section(io: &mut Io, headers: &mut HTTPMessage, head_bytes: usize, strict: bool) -> std::io::Result<Section> {
+/// `head_bytes`: the request line's length; `limit`: the most bytes the
+/// whole head may have.
+fn read_section(io: &mut Io, headers: &mut HTTPMessage, head_bytes: usize, limit: usize) -> std::io::Result<Section> {
     let mut pending = None;
-    let section = read_lines(io, headers, &mut pending, head_bytes, strict);
+    let section = read_lines(io, headers, &mut pending, head_bytes, limit);
     headers.flush(&io.buf, &mut pending);
     section
 }
@@ -493,7 +514,7 @@ fn read_lines(
     headers: &mut HTTPMessage,
     pending: &mut Option<Pending>,
     mut head_bytes: usize,
-    strict: bool,
+    limit: usize,
 ) -> std::io::Result<Section> {
     let mut lines = 0;
     let mut invalid = false;
@@ -518,7 +539,7 @@ fn read_lines(
             return Ok(Section::TooManyLines);
         }
         head_bytes += line.len;
-        if head_bytes > crate::profile::STRICT_MAX_HEAD && strict {
+        if head_bytes > limit {
             return Ok(Section::TooLarge);
         }
         match line.kind {
