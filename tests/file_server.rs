@@ -421,6 +421,34 @@ fn folder_without_slash_redirects() {
     assert_eq!(r.status, 200);
 }
 
+/// The `Location` is CPython's `urlunsplit(urlsplit(target))` with the slash
+/// added: query and fragment kept, an empty one dropped with its `?` or `#`.
+#[test]
+fn folder_redirect_location_is_cpythons_urlunsplit() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.dir("docs");
+    let server = Server::start(&tree.root);
+    for (target, location) in [
+        ("/docs?", "/docs/"),
+        ("/docs#", "/docs/"),
+        ("/docs?#", "/docs/"),
+        ("/docs?x#", "/docs/?x"),
+        ("/docs?#f", "/docs/#f"),
+        ("/docs#a?b", "/docs/#a?b"),
+        ("/docs?a?b#c#d", "/docs/?a?b#c#d"),
+        ("/docs?x=1&y=%20#frag", "/docs/?x=1&y=%20#frag"),
+        ("/%64ocs", "/%64ocs/"),
+        // `//docs` would be another host: the path's leading slashes are
+        // one (CPython's gh-87389 fix, in the request parser).
+        ("//docs", "/docs/"),
+        ("///docs?x", "/docs/?x"),
+    ] {
+        let r = server.get(target, &[]);
+        assert_eq!((r.status, r.header("Location")), (301, Some(location)), "{target}");
+    }
+}
+
 #[test]
 fn index_html_then_index_htm_are_served_for_folders() {
     let _g = shared();

@@ -240,9 +240,20 @@ fn not_found<T>(req: &mut Request) -> io::Result<Option<T>> {
 
 /// `301` to the same target with `/` added to its path, query and fragment
 /// kept (CPython: "redirect browser - doing basically what apache does").
+/// The `Location` is CPython's `urlunsplit(urlsplit(path))` with the slash
+/// added, so an empty query or fragment is dropped with its `?` or `#`
+/// (`/dir?` → `/dir/`).
 fn redirect_to_folder(req: &mut Request) -> io::Result<Option<Body>> {
-    let cut = req.path.find(['?', '#']).unwrap_or(req.path.len());
-    let location = format!("{}/{}", &req.path[..cut], &req.path[cut..]);
+    // urlsplit: the fragment follows the first `#`, the query the first `?` before it.
+    let (rest, fragment) = req.path.split_once('#').unwrap_or((&req.path, ""));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut location = format!("{path}/");
+    for (mark, part) in [('?', query), ('#', fragment)] {
+        if !part.is_empty() {
+            location.push(mark);
+            location.push_str(part);
+        }
+    }
     req.send_response(301)?;
     req.send_header("Location", location)?;
     req.send_header("Content-Length", "0")?;
