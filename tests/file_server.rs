@@ -561,6 +561,294 @@ fn server_header_other_methods_and_http11_keep_alive() {
 }
 
 // ---------------------------------------------------------------------------
+// Differences from CPython 3.11 (README.md, "Differences from CPython, on
+// purpose", the file server): one test each, pinning what this server does.
+// `tests/file_server/compare_cpython.py` finds them by sending the same
+// requests to both servers. Also pinned above: `Range`
+// (`range_0_99_is_206_with_exactly_those_bytes`,
+// `unsatisfiable_range_is_416`) and symlinks out of the root
+// (`traversal_attempts_never_reach_outside_the_root`).
+// ---------------------------------------------------------------------------
+
+/// 2023-11-14 22:13:20.123456789 UTC: the fraction shows that
+/// `Last-Modified` is truncated and the `ETag` is not.
+const MTIME_SECS: u64 = 1_700_000_000;
+const MTIME_HTTP: &str = "Tue, 14 Nov 2023 22:13:20 GMT";
+
+/// Sets the file's modification time to `MTIME_SECS` and a fraction, and
+/// returns the `ETag` the server gives it: `"<size hex>-<mtime ns hex>"`.
+fn fixed_mtime(path: &std::path::Path) -> String {
+    let mtime = std::time::UNIX_EPOCH + Duration::new(MTIME_SECS, 123_456_789);
+    File::options().write(true).open(path).unwrap().set_modified(mtime).unwrap();
+    let meta = fs::metadata(path).unwrap();
+    let nanos = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("\"{:x}-{:x}\"", meta.len(), nanos)
+}
+
+/// The header names in order, and the values of all but `Server` and `Date`.
+fn head_fields(r: &support::Response) -> Vec<(&str, &str)> {
+    r.headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), if matches!(n.as_str(), "Server" | "Date") { "" } else { v.as_str() }))
+        .collect()
+}
+
+/// CPython sends `Content-type`, `Content-Length`, `Last-Modified`; this
+/// server adds `ETag` (so caches can revalidate with `If-None-Match`) and
+/// `Accept-Ranges: bytes` (it answers `Range`), after them, on `GET` and
+/// `HEAD` of a file. Listings have neither, as in CPython.
+#[test]
+fn cpython_difference_etag_and_accept_ranges() {
+    let _g = shared();
+    let tree = Tree::new();
+    let etag = fixed_mtime(&tree.file("notes.txt", "plain text\n"));
+    tree.dir("folder");
+    let server = Server::start(&tree.root);
+
+    for method in ["GET", "HEAD"] {
+        let r = server.request(method, "/notes.txt", &[]);
+        assert_eq!(r.status, 200, "{method}");
+        assert_eq!(
+            head_fields(&r),
+            [
+                ("Server", ""),
+                ("Date", ""),
+                ("Content-type", "text/plain"),
+                ("Content-Length", "11"),
+                ("Last-Modified", MTIME_HTTP),
+                ("ETag", etag.as_str()),
+                ("Accept-Ranges", "bytes"),
+            ],
+            "{method}"
+        );
+    }
+    // What the tag is for: CPython ignores If-None-Match and answers 200.
+    let r = server.get("/notes.txt", &[("If-None-Match", &etag)]);
+    assert_eq!((r.status, r.body.len()), (304, 0));
+
+    let r = server.get("/folder/", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!((r.header("ETag"), r.header("Accept-Ranges")), (None, None));
+}
+
+/// CPython's `304` has only `Server` and `Date`; this one also carries the
+/// `ETag` and `Last-Modified` (RFC 9110 §15.4.5: a 304 sends the fields a
+/// 200 would have sent that update the cached response).
+#[test]
+fn cpython_difference_not_modified_carries_etag_and_last_modified() {
+    let _g = shared();
+    let tree = Tree::new();
+    let etag = fixed_mtime(&tree.file("notes.txt", "plain text\n"));
+    let server = Server::start(&tree.root);
+
+    for (method, field, value) in [
+        ("GET", "If-Modified-Since", MTIME_HTTP),
+        ("HEAD", "If-Modified-Since", MTIME_HTTP),
+        ("GET", "If-None-Match", etag.as_str()),
+    ] {
+        let r = server.request(method, "/notes.txt", &[(field, value)]);
+        assert_eq!(r.status, 304, "{method} {field}");
+        assert_eq!(
+            head_fields(&r),
+            [("Server", ""), ("Date", ""), ("ETag", etag.as_str()), ("Last-Modified", MTIME_HTTP)],
+            "{method} {field}"
+        );
+    }
+    // No body, no Content-Length: the HTTP/1.0 server closes after the head.
+    let mut conn = server.connect();
+    conn.write_all(format!("GET /notes.txt HTTP/1.0\r\nIf-Modified-Since: {MTIME_HTTP}\r\n\r\n").as_bytes()).unwrap();
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(&mut conn, &mut all).unwrap();
+    assert!(all.starts_with(b"HTTP/1.0 304 Not Modified\r\n") && all.ends_with(b"\r\n\r\n"));
+}
+
+/// CPython titles the listing with the whole target, query and fragment
+/// included (`Directory listing for /sub dir/?x=1#f`); this one with the
+/// decoded path alone, so the page is the same for every query.
+#[test]
+fn cpython_difference_listing_title_without_query_and_fragment() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.file("sub dir/inside.txt", "inside\n");
+    let server = Server::start(&tree.root);
+
+    let plain = server.get("/sub%20dir/", &[]);
+    assert_eq!(plain.status, 200);
+    let listing = parse_listing(&plain.text());
+    assert_eq!(
+        (listing.title.as_str(), listing.h1.as_str()),
+        ("Directory listing for /sub dir/", listing.title.as_str())
+    );
+    for target in
+        ["/sub%20dir/?x=1#f", "/sub%20dir/?x=1", "/sub%20dir/#f", "/sub%20dir/?q=<b>&r='\"'", "/sub%20dir/?%41"]
+    {
+        let r = server.get(target, &[]);
+        assert_eq!(r.status, 200, "{target}");
+        assert_eq!(r.body, plain.body, "{target}");
+        assert_eq!(r.header("Content-Length"), plain.header("Content-Length"), "{target}");
+    }
+}
+
+/// CPython escapes only `&`, `<` and `>` in listed names
+/// (`html.escape(name, quote=False)`); this server escapes `"` and `'`
+/// too, so a name is inert anywhere in the page.
+#[cfg(unix)]
+#[test]
+fn cpython_difference_listing_escapes_quotes() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.file("q/say \"hi\" it's <b>&.txt", "quotes");
+    let server = Server::start(&tree.root);
+    let r = server.get("/q/", &[]);
+    let line = "<li><a href=\"say%20%22hi%22%20it%27s%20%3Cb%3E%26.txt\">say &quot;hi&quot; it&#x27;s &lt;b&gt;&amp;.txt</a></li>\n";
+    assert!(r.text().contains(line), "{}", r.text());
+}
+
+/// `.js`/`.mjs` are `text/javascript` (RFC 9239; CPython 3.11's table says
+/// `application/javascript`), and the web formats CPython 3.11 knows only
+/// from `/etc/mime.types` have their types (CPython without it:
+/// `application/octet-stream`).
+#[test]
+fn cpython_difference_content_types() {
+    let _g = shared();
+    let tree = Tree::new();
+    let cases = [
+        ("app.js", "text/javascript"),
+        ("module.mjs", "text/javascript"),
+        ("readme.md", "text/markdown"),
+        ("font.woff", "font/woff"),
+        ("font.woff2", "font/woff2"),
+        ("font.ttf", "font/ttf"),
+        ("font.otf", "font/otf"),
+        ("photo.webp", "image/webp"),
+    ];
+    for (name, _) in cases {
+        tree.file(name, "x");
+    }
+    let server = Server::start(&tree.root);
+    for (name, ctype) in cases {
+        let r = server.request("HEAD", &format!("/{name}"), &[]);
+        assert_eq!((r.status, r.header("Content-type")), (200, Some(ctype)), "{name}");
+    }
+}
+
+/// Paths are bytes: `%XX` and raw non-ASCII bytes in the target name the
+/// file with exactly those bytes, and the listing links a name by its bytes.
+/// CPython decodes `%XX` as UTF-8 (else U+FFFD), reads raw bytes as
+/// Latin-1 and re-encodes them as UTF-8 (raw UTF-8 `é` looks for `Ã©`), and
+/// links a non-UTF-8 name through its surrogate escape (`%ED%B3%A9`).
+#[cfg(target_os = "linux")]
+#[test]
+fn cpython_difference_paths_are_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let _g = shared();
+    let tree = Tree::new();
+    fs::create_dir(tree.root.join("b")).unwrap();
+    fs::write(tree.root.join("b").join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt")), "latin-1 name\n").unwrap();
+    tree.file("b/\u{e9}t\u{e9}.txt", "utf-8 name\n");
+    let server = Server::start(&tree.root);
+
+    assert_eq!(server.get("/b/caf%E9.txt", &[]).text(), "latin-1 name\n");
+    assert_eq!(server.raw(b"GET /b/caf\xe9.txt HTTP/1.0\r\n\r\n", false).text(), "latin-1 name\n");
+    assert_eq!(server.get("/b/caf%ED%B3%A9.txt", &[]).status, 404, "CPython's link for it");
+    assert_eq!(server.get("/b/%C3%A9t%C3%A9.txt", &[]).text(), "utf-8 name\n");
+    // `Server::get` writes the target as UTF-8: raw bytes C3 A9.
+    assert_eq!(server.get("/b/\u{e9}t\u{e9}.txt", &[]).text(), "utf-8 name\n");
+
+    let page = server.get("/b/", &[]).text();
+    assert!(page.contains("<li><a href=\"caf%E9.txt\">caf\u{fffd}.txt</a></li>\n"), "{page}");
+    assert!(page.contains("<li><a href=\"%C3%A9t%C3%A9.txt\">\u{e9}t\u{e9}.txt</a></li>\n"), "{page}");
+    parse_listing(&page);
+}
+
+/// Names CPython serves on Linux but this server refuses everywhere, with
+/// the same `404` as a missing file: a component holding `\` or a drive
+/// (`C:`), which are paths on Windows. (Symlinks that leave the root: see
+/// `traversal_attempts_never_reach_outside_the_root`.)
+#[cfg(unix)]
+#[test]
+fn cpython_difference_backslash_and_drive_names_are_404() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.file("a\\b.txt", "backslash\n");
+    tree.file("C:x.txt", "drive\n");
+    let server = Server::start(&tree.root);
+    for target in ["/a%5Cb.txt", "/a%5cb.txt", "/a\\b.txt", "/C:x.txt", "/C%3Ax.txt", "/c%3ax.txt"] {
+        let r = server.get(target, &[]);
+        assert_eq!(r.status, 404, "{target}");
+        assert!(r.text().contains("File not found"), "{target}");
+    }
+    // Still listed, as CPython lists them.
+    let listing = parse_listing(&server.get("/", &[]).text());
+    let shown: Vec<&str> = listing.links.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(shown, ["a\\b.txt", "C:x.txt"]);
+}
+
+/// `%00` in the path is a `404 File not found`; CPython's `open()` raises
+/// `ValueError` (embedded null byte) and the connection closes without a
+/// response.
+#[test]
+fn cpython_difference_nul_in_path_is_404() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.file("notes.txt", "plain text\n");
+    let server = Server::start(&tree.root);
+    for target in ["/notes.txt%00", "/%00", "/notes.txt%00.html", "/%00/../notes.txt"] {
+        let r = server.get(target, &[]);
+        assert_eq!(r.status, 404, "{target}");
+        assert!(r.text().contains("<p>Message: File not found.</p>"), "{target}");
+    }
+}
+
+/// An absolute-form target (`GET http://host/x`, RFC 9112 §3.2.2, which a
+/// server must accept) serves `/x`; CPython looks for a folder named
+/// `http:` and answers 404. The authority is not checked.
+#[test]
+fn cpython_difference_absolute_form_target_serves_its_path() {
+    let _g = shared();
+    let tree = Tree::new();
+    tree.file("notes.txt", "plain text\n");
+    tree.dir("docs");
+    let server = Server::start(&tree.root);
+    for target in ["http://127.0.0.1/notes.txt", "HTTP://other:8080/notes.txt?q", "https://x/docs/../notes.txt"] {
+        let r = server.get(target, &[]);
+        assert_eq!((r.status, r.text().as_str()), (200, "plain text\n"), "{target}");
+    }
+    let r = server.get("http://other/docs?x=1", &[]);
+    assert_eq!((r.status, r.header("Location")), (301, Some("http://other/docs/?x=1")));
+    let listing = parse_listing(&server.get("http://other/docs/", &[]).text());
+    assert_eq!(listing.title, "Directory listing for /docs/");
+}
+
+/// `If-Modified-Since` is used only when it is one HTTP-date (RFC 9110
+/// §13.1.3: the three formats of §5.6.7, in GMT; anything else is
+/// ignored). CPython also reads the other RFC 5322 forms (`+0000`, `UTC`,
+/// no weekday, no zone, two-digit years) and the first of several fields.
+#[test]
+fn cpython_difference_if_modified_since_only_as_an_http_date() {
+    let _g = shared();
+    let tree = Tree::new();
+    fixed_mtime(&tree.file("notes.txt", "plain text\n"));
+    let server = Server::start(&tree.root);
+    for date in [MTIME_HTTP, "Tuesday, 14-Nov-23 22:13:20 GMT", "Tue Nov 14 22:13:20 2023"] {
+        assert_eq!(server.get("/notes.txt", &[("If-Modified-Since", date)]).status, 304, "{date}");
+    }
+    for date in [
+        "Tue, 14 Nov 2023 22:13:20 +0000",
+        "Tue, 14 Nov 2023 22:13:20 -0000",
+        "Tue, 14 Nov 2023 22:13:20 UTC",
+        "14 Nov 2023 22:13:20 GMT",
+        "Tue, 14 Nov 2023 22:13:20",
+        "Tue, 14 Nov 23 22:13:20 GMT",
+    ] {
+        let r = server.get("/notes.txt", &[("If-Modified-Since", date)]);
+        assert_eq!((r.status, r.text().as_str()), (200, "plain text\n"), "{date}");
+    }
+    let r = server.get("/notes.txt", &[("If-Modified-Since", MTIME_HTTP), ("If-Modified-Since", MTIME_HTTP)]);
+    assert_eq!(r.status, 200, "several fields are not one date");
+}
+
+// ---------------------------------------------------------------------------
 // Large files
 // ---------------------------------------------------------------------------
 
