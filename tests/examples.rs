@@ -1,6 +1,7 @@
 //! Every learner example runs and gives its main response, so examples
-//! never rot. `cargo test` builds the examples next to this test; each one
-//! starts on port 0 and its first stdout line tells the URL.
+//! never rot. The examples are built on demand (`support::example_binary`:
+//! `cargo test --test examples` alone works); each one starts on port 0 and
+//! its first stdout line tells the URL.
 
 mod support;
 
@@ -20,9 +21,7 @@ struct Example {
 }
 
 fn example_path(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    dir.join("examples").join(name)
+    support::example_binary(name)
 }
 
 /// Forwards the child's stdout lines to a channel (read with timeouts).
@@ -42,7 +41,6 @@ fn pump(stdout: ChildStdout) -> mpsc::Receiver<String> {
 impl Example {
     fn start(name: &str, args: &[&str]) -> Example {
         let path = example_path(name);
-        assert!(path.exists(), "{} is not built (cargo test builds examples)", path.display());
         let mut child = Command::new(&path)
             .args(args)
             .stdin(Stdio::null())

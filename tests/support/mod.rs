@@ -167,29 +167,49 @@ pub fn reply(req: &mut Request, body: &[u8]) -> HandlerResult {
 // ---------------------------------------------------------------------------
 
 /// The conformance example: `target/debug/deps/<test>-HASH` →
-/// `target/debug/examples/conformance`.
-///
-/// `cargo test` builds examples before running tests; with a target filter
-/// (`cargo test --test oracle_replay`) it does not, so the example is built
-/// here (a no-op when it is up to date, which also keeps it from being stale).
+/// `target/debug/examples/conformance`, built if needed ([`example_binary`]).
 pub fn conformance_binary() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT.get_or_init(build_conformance).clone()
+    example_binary("conformance")
 }
 
-fn build_conformance() -> PathBuf {
+/// An example's executable, `target/<profile>/examples/NAME`, built first
+/// with `cargo build --example NAME` in this test's profile, once per test
+/// process (a no-op when it is up to date, which also keeps it from being
+/// stale).
+///
+/// The examples are the `basehttp-examples` package, so `cargo test` builds
+/// them (it builds every default member's examples) but a filtered run
+/// (`cargo test --test examples`) or a run of this package alone does not.
+/// The build goes through the root manifest without `-p`, as `cargo test`
+/// does, so both resolve the same features and share their artifacts.
+pub fn example_binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+    // Held during the build: cargo would serialise the builds on its lock anyway.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, bin)) = built.iter().find(|(n, _)| n == name) {
+        return bin.clone();
+    }
+    let bin = build_example(name);
+    built.push((name.to_owned(), bin.clone()));
+    bin
+}
+
+fn build_example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let bin = profile_dir.join("examples").join(format!("conformance{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     let target_dir = profile_dir.parent().expect("target dir");
+    // target/debug is the dev profile's folder (and the test profile's);
+    // any other is named after its profile (`cargo test --release`: release).
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev",
+        Some(profile) => profile,
+    };
     let mut cmd = std::process::Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--example", "conformance", "--manifest-path"])
+    cmd.args(["build", "--quiet", "--example", name, "--profile", profile, "--manifest-path"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
         .stdin(std::process::Stdio::null());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
     // Bounded: a build that hangs (e.g. on a lock) is killed after 5 min.
     let status = cmd.spawn().and_then(|mut child| {
         let deadline = Instant::now() + Duration::from_secs(300);
@@ -204,9 +224,9 @@ fn build_conformance() -> PathBuf {
             thread::sleep(Duration::from_millis(50));
         }
     });
-    assert!(bin.exists(), "{} is missing and `cargo build --example conformance` failed ({status:?})", bin.display());
+    assert!(bin.exists(), "{} is missing and `cargo build --example {name}` failed ({status:?})", bin.display());
     if !matches!(status, Ok(s) if s.success()) {
-        eprintln!("warning: `cargo build --example conformance` failed ({status:?}); using the existing binary");
+        eprintln!("warning: `cargo build --example {name}` failed ({status:?}); using the existing binary");
     }
     bin
 }
