@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 pub use mime::guess_type;
 
-use crate::handler::{BaseHTTPRequestHandler, HandlerResult};
-use crate::request::Request;
+use crate::handler::base::BaseHTTPRequestHandler;
+use crate::handler::request::Request;
+use crate::handler::result::HandlerResult;
 use range::Ranged;
 use validators::Validators;
 

@@ -5,7 +5,7 @@
 use std::fs::Metadata;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::headers::HTTPMessage;
+use crate::protocol::headers::HTTPMessage;
 
 /// The validators of one file.
 #[derive(Debug)]

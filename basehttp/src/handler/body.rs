@@ -4,40 +4,8 @@
 
 use std::io::{self, Read, Write};
 
-use crate::chunked::ChunkedDecoder;
-use crate::io::Io;
-
-/// How the current request's body is framed.
-#[derive(Clone, Debug, Default)]
-pub(crate) enum BodyKind {
-    /// No body (no `Content-Length`, no `Transfer-Encoding`, or HTTP/0.9).
-    #[default]
-    Empty,
-    /// `Content-Length`: bytes still to read.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked(ChunkedDecoder),
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Body {
-    pub(crate) kind: BodyKind,
-    /// The error a body read failed with: malformed chunked framing
-    /// (`InvalidData`) or a client gone mid-body (`UnexpectedEof`). Every
-    /// later read fails the same way.
-    pub(crate) error: Option<io::ErrorKind>,
-}
-
-impl Body {
-    /// Whether the handler read the body to its end (or there was none).
-    pub(crate) fn complete(&self) -> bool {
-        match &self.kind {
-            BodyKind::Empty => true,
-            BodyKind::Length(left) => *left == 0,
-            BodyKind::Chunked(d) => d.is_done(),
-        }
-    }
-}
+use crate::handler::io::Io;
+use crate::protocol::framing::BodyKind;
 
 impl Io {
     pub(crate) fn read_body(&mut self, out: &mut [u8]) -> io::Result<usize> {

@@ -3,26 +3,63 @@
 //! runs (parsing, dispatch, DEV rules, logging), so handlers can be unit
 //! tested without a network, and the parser can be fuzzed and benchmarked.
 
+use std::any::Any;
+use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::handler::{BaseHTTPRequestHandler, HandlerClass, HandlerResult};
-use crate::io::{Io, Memory, Stream};
-use crate::request::Request;
-use crate::server::Shared;
+use crate::handler::base::BaseHTTPRequestHandler;
+use crate::handler::io::{Channel, Io};
+use crate::handler::request::{HandlerClass, Request, Shared};
+use crate::handler::result::HandlerResult;
+
+/// An in-memory peer: `input` is what the client sends, handed out at most
+/// `segment` bytes per read; `output` collects what the server writes.
+struct Memory {
+    input: Vec<u8>,
+    pos: usize,
+    segment: usize,
+    output: Vec<u8>,
+}
+
+impl Channel for Memory {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        let n = dst.len().min(self.input.len() - self.pos).min(self.segment.max(1));
+        dst[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.output.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    /// Memory is always ready.
+    fn wait(&self, _writable: bool, _timeout: Option<Duration>) -> io::Result<bool> {
+        Ok(true)
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
 
 fn memory_request(shared: &Arc<Shared>, input: &[u8], segment: usize) -> Request {
-    let stream = Stream::Memory(Box::new(Memory { input: input.to_vec(), pos: 0, segment, output: Vec::new() }));
+    let stream = Box::new(Memory { input: input.to_vec(), pos: 0, segment, output: Vec::new() });
     let slot = shared.control.register(None);
     let client = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     Request::new(Io::new(stream), client, shared.clone(), slot)
 }
 
+/// The memory peer of a request made by [`memory_request`].
+fn memory(req: &mut Request) -> &mut Memory {
+    req.io.stream.as_any_mut().downcast_mut().expect("a memory connection")
+}
+
 fn output_of(req: &mut Request) -> Vec<u8> {
     let _ = req.io.flush();
-    match &mut req.io.stream {
-        Stream::Memory(m) => std::mem::take(&mut m.output),
-        Stream::Tcp(_) => Vec::new(),
-    }
+    std::mem::take(&mut memory(req).output)
 }
 
 /// Runs `handler` on one connection whose client sent `input` and then
@@ -140,15 +177,14 @@ impl HeadParser {
     pub fn parse_in_pieces(&mut self, input: &[u8], segment: usize) -> bool {
         let req = &mut self.req;
         let buffered = segment == usize::MAX;
-        if let Stream::Memory(m) = &mut req.io.stream {
-            m.input.clear();
-            if !buffered {
-                m.input.extend_from_slice(input);
-            }
-            m.pos = 0;
-            m.segment = segment.max(1);
-            m.output.clear();
+        let m = memory(req);
+        m.input.clear();
+        if !buffered {
+            m.input.extend_from_slice(input);
         }
+        m.pos = 0;
+        m.segment = segment.max(1);
+        m.output.clear();
         let io = &mut req.io;
         io.pos = 0;
         io.end = 0;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::swar::{any16, at_least_7f, below, word, HI, LO};
+use crate::protocol::swar::{any16, at_least_7f, below, word, HI, LO};
 
 /// The parsed header fields of a request: an ordered, case-insensitive
 /// multimap, like Python's `http.client.HTTPMessage`.
@@ -333,7 +333,7 @@ fn scan_value(bytes: &[u8], colon: usize) -> ScannedLine {
 
 /// The length of the line that goes on at `from`, LF included.
 fn line_len(bytes: &[u8], from: usize) -> Option<usize> {
-    crate::io::find_byte(&bytes[from..], b'\n').map(|i| from + i + 1)
+    crate::protocol::swar::find_byte(&bytes[from..], b'\n').map(|i| from + i + 1)
 }
 
 /// The first byte that cannot be in a field name: outside 0x21-0x7E, or `:`.

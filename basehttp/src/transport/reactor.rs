@@ -44,13 +44,15 @@ use std::time::{Duration, Instant};
 use rustix::event::epoll::{Event, EventData, EventFlags};
 use rustix::event::Timespec;
 
-use crate::blocking;
-use crate::connection::{self, Next};
-use crate::handler::BaseHTTPRequestHandler;
-use crate::linger::{Waiter, Waiters};
-use crate::poller::{Conn, Poller, Ready};
-use crate::server::Shared;
-use crate::workers::{Task, Workers};
+use crate::handler::base::BaseHTTPRequestHandler;
+use crate::handler::logging::LOG_TARGET;
+use crate::handler::request::Shared;
+use crate::transport::blocking;
+use crate::transport::channel::wait_readable;
+use crate::transport::connection::{self, Next};
+use crate::transport::linger::{Waiter, Waiters};
+use crate::transport::poller::{Conn, Poller, Ready};
+use crate::transport::workers::{Task, Workers};
 
 /// How often the supervisor wakes when no owner is inside a request.
 const TICK: Duration = Duration::from_millis(10);
@@ -281,7 +283,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
                 unwatched = true;
             }
             waiter.begin();
-            let next = conn.req.io.wait_readable(waiter.fd());
+            let next = wait_readable(&conn.stream, waiter.fd());
             waiter.end(next.is_none());
             match next {
                 Some(hup) => hangup = hup,
@@ -292,7 +294,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             self.set_deadline(&mut conn);
             conn.req.io.release_buffers();
             if let Err(e) = poller.put_back_unwatched(token, conn) {
-                log::error!(target: crate::logging::LOG_TARGET, "cannot watch a connection: {e}");
+                log::error!(target: LOG_TARGET, "cannot watch a connection: {e}");
             }
             if self.stopping.load(Ordering::SeqCst) {
                 drop(poller.evict(|_| false));
@@ -353,14 +355,15 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
                     accepted = true;
-                    let Some((handler, req)) = connection::open(stream, peer, &self.shared, &*self.factory) else {
+                    let Some((handler, req, stream)) = connection::open(stream, peer, &self.shared, &*self.factory)
+                    else {
                         continue;
                     };
                     let deadline = self.coarse_now() + self.shared.config.header_timeout;
-                    let conn = Box::new(Conn { handler, req, deadline });
+                    let conn = Box::new(Conn { handler, req, stream, deadline });
                     let next = self.next_poller.fetch_add(1, Ordering::Relaxed) % self.pollers.len();
                     if let Err(e) = self.pollers[next].register(conn) {
-                        log::error!(target: crate::logging::LOG_TARGET, "cannot watch a connection: {e}");
+                        log::error!(target: LOG_TARGET, "cannot watch a connection: {e}");
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -377,7 +380,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         if let Some(e) = failed {
             // EMFILE and friends: wait for descriptors to free up.
             let backoff = self.pause_accepting(true);
-            log::error!(target: crate::logging::LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
+            log::error!(target: LOG_TARGET, "accept failed: {e}; retrying in {backoff:?}");
         }
     }
 
@@ -412,7 +415,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         accepting.paused = false;
         for poller in &self.pollers {
             if let Err(e) = poller.watch_listener(&*self.listener) {
-                log::error!(target: crate::logging::LOG_TARGET, "cannot watch the listener: {e}");
+                log::error!(target: LOG_TARGET, "cannot watch the listener: {e}");
             }
         }
     }
@@ -424,7 +427,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         // a request, if it was.
         let mut watched: Vec<Option<u64>> = vec![None; self.pollers.len()];
         let mut reaped = Instant::now();
-        let ticker = crate::date::Ticker::start();
+        let ticker = crate::protocol::date::Ticker::start();
         let mut pause = TICK;
         while !self.stopping.load(Ordering::SeqCst) {
             thread::sleep(pause);

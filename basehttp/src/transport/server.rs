@@ -5,84 +5,22 @@
 
 use std::any::Any;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::event::PollFlags;
 
-use crate::address::{host_name, ServerAddress};
-use crate::config::ServerConfig;
-use crate::handler::{BaseHTTPRequestHandler, HandlerClass};
-use crate::io::wait_for;
-use crate::reactor::Reactor;
-use crate::shutdown::{Control, ShutdownHandle};
-
-/// What a handler sees of its server (`self.server` in Python): name,
-/// port, address, the shared state and a shutdown handle.
-#[derive(Clone)]
-pub struct ServerInfo {
-    /// `server_name`: the host the server was bound to, or the machine's
-    /// host name when bound to all interfaces (Python: `getfqdn(host)`).
-    pub server_name: String,
-    /// `server_port`: the bound port (the real one after binding port 0).
-    pub server_port: u16,
-    /// `server_address`: the bound socket address.
-    pub server_address: SocketAddr,
-    state: Option<Arc<dyn Any + Send + Sync>>,
-    shutdown: ShutdownHandle,
-}
-
-impl ServerInfo {
-    /// The state given to [`HTTPServer::set_state`], if it has type `T`.
-    pub fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.state.as_deref().and_then(|s| s.downcast_ref())
-    }
-
-    /// A handle that stops the server (from a handler: use
-    /// [`ShutdownHandle::request_shutdown`], which does not wait).
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-}
-
-impl std::fmt::Debug for ServerInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerInfo")
-            .field("server_name", &self.server_name)
-            .field("server_port", &self.server_port)
-            .field("server_address", &self.server_address)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The part of a server every connection shares.
-#[derive(Clone)]
-pub(crate) struct Shared {
-    pub(crate) info: ServerInfo,
-    pub(crate) class: HandlerClass,
-    pub(crate) config: ServerConfig,
-    pub(crate) control: Arc<Control>,
-}
-
-impl Shared {
-    /// The state of a server that has no socket: for connections served
-    /// from memory (`crate::memory`).
-    pub(crate) fn detached(class: HandlerClass) -> Arc<Shared> {
-        let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
-        let control = Arc::new(Control::default());
-        let shutdown = ShutdownHandle { control: control.clone(), grace: Duration::ZERO };
-        let info = ServerInfo {
-            server_name: "localhost".to_owned(),
-            server_port: 0,
-            server_address: address,
-            state: None,
-            shutdown,
-        };
-        Arc::new(Shared { info, class, config: ServerConfig::default(), control })
-    }
-}
+use crate::handler::base::BaseHTTPRequestHandler;
+use crate::handler::config::ServerConfig;
+use crate::handler::request::{HandlerClass, Shared};
+use crate::handler::server_info::ServerInfo;
+use crate::handler::shutdown::{Control, ShutdownHandle};
+use crate::transport::address::{host_name, ServerAddress};
+use crate::transport::channel::wait_for;
+use crate::transport::connection;
+use crate::transport::reactor::Reactor;
 
 type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
 
@@ -311,7 +249,7 @@ fn serve_connection<H: BaseHTTPRequestHandler>(
     shared: Arc<Shared>,
     factory: &(dyn Fn() -> H + Send + Sync),
 ) {
-    if let Some((mut handler, mut req)) = crate::connection::open(stream, peer, &shared, factory) {
+    if let Some((mut handler, mut req, _)) = connection::open(stream, peer, &shared, factory) {
         handler.handle(&mut req);
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 
-use crate::request::Request;
+use crate::handler::request::Request;
 
 /// The `log` target of every line the runtime logs.
 pub const LOG_TARGET: &str = "basehttp";
@@ -21,7 +21,7 @@ pub(crate) fn default_log_message(req: &Request, args: fmt::Arguments<'_>) {
         target: LOG_TARGET,
         "{} - - [{}] {}",
         req.address_string(),
-        crate::date::log_date_time_string(),
+        crate::protocol::date::log_date_time_string(),
         message
     );
 }

@@ -2,66 +2,17 @@
 //! `send_error` and friends, byte for byte as CPython writes them (B51-B66),
 //! with the DEV-1/DEV-2 injection checks; and the logging methods.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::{self, Write as _};
 use std::time::SystemTime;
 
-use crate::headers::encode_latin1;
-use crate::pyrepr::repr;
-use crate::request::Request;
-use crate::status::responses;
-use crate::swar;
-
-fn injection(what: &str, text: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("invalid {what} {}: CR, LF and NUL are not allowed", repr(text)),
-    )
-}
-
-fn has_forbidden(text: &str) -> bool {
-    text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
-}
-
-/// Printable ASCII (0x20..=0x7E): bytes that go into a head as they are
-/// (anything else, tab included, takes the checking path). Eight bytes at
-/// a time.
-pub(crate) fn plain_ascii(bytes: &[u8]) -> bool {
-    let mut at = 0;
-    while let Some(x) = swar::word(bytes, at) {
-        if swar::below(x, 0x20) | swar::at_least_7f(x) != 0 {
-            return false;
-        }
-        at += 8;
-    }
-    bytes[at..].iter().all(|&b| (0x20..0x7f).contains(&b))
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut Vec<u8>, mut n: u16) {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
-/// `fmt::Write` straight into a byte buffer (header values are formatted
-/// in place, without `io::Write`'s error plumbing).
-struct ByteWriter<'a>(&'a mut Vec<u8>);
-
-impl fmt::Write for ByteWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
-}
+use crate::handler::request::Request;
+use crate::protocol::headers::encode_latin1;
+use crate::protocol::pyrepr::repr;
+use crate::protocol::response_head::{
+    format_error_page, has_forbidden, injection, plain_ascii, push_decimal, ByteWriter,
+};
+use crate::protocol::status::responses;
 
 impl Request {
     /// `send_response(code)`: logs the request (`log_request`), then buffers
@@ -93,7 +44,7 @@ impl Request {
             }
         }
         // The cached date is ASCII, with no CR or LF.
-        crate::date::with_now(|_, date| {
+        crate::protocol::date::with_now(|_, date| {
             self.head.extend_from_slice(b"Date: ");
             self.head.extend_from_slice(date.as_bytes());
             self.head.extend_from_slice(b"\r\n");
@@ -284,12 +235,12 @@ impl Request {
 
     /// `date_time_string(timestamp=None)` (B57); see [`crate::date_time_string`].
     pub fn date_time_string(&self, timestamp: Option<SystemTime>) -> String {
-        crate::date::date_time_string(timestamp)
+        crate::protocol::date::date_time_string(timestamp)
     }
 
     /// `log_date_time_string()` (B71); see [`crate::log_date_time_string`].
     pub fn log_date_time_string(&self) -> String {
-        crate::date::log_date_time_string()
+        crate::protocol::date::log_date_time_string()
     }
 
     /// `address_string()`: the client's IP address, no name lookup (B72).
@@ -311,94 +262,5 @@ impl Request {
     /// `log_request(code='-', size='-')`: calls the `log_request` hook.
     pub fn log_request(&self, code: Option<u16>, size: Option<u64>) {
         (self.shared.class.log_request)(self, code, size);
-    }
-}
-
-/// Fills a Python `%`-style error page template: `%(code)d`, `%(code)s`,
-/// `%(message)s`, `%(explain)s` (any conversion letter) and `%%`. Message
-/// and explanation are HTML-escaped first (`& < >`, B63). Unknown keys are
-/// left as they are.
-pub fn format_error_page(template: &str, code: u16, message: &str, explain: &str) -> String {
-    let mut out = String::with_capacity(template.len() + message.len() + explain.len());
-    let mut rest = template;
-    while let Some(i) = rest.find('%') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        if let Some(after) = rest.strip_prefix("%%") {
-            out.push('%');
-            rest = after;
-            continue;
-        }
-        let key = rest.strip_prefix("%(").and_then(|r| r.split_once(')'));
-        let conversion = key.and_then(|(_, after)| after.chars().next());
-        match (key, conversion) {
-            (Some((name, after)), Some(conv)) if conv.is_ascii_alphabetic() => {
-                match name {
-                    "code" => {
-                        let _ = write!(out, "{code}");
-                    }
-                    "message" => html_escape(message, &mut out),
-                    "explain" => html_escape(explain, &mut out),
-                    _ => {
-                        out.push_str(&rest[..rest.len() - after.len() + 1]);
-                    }
-                }
-                rest = &after[1..];
-            }
-            _ => {
-                out.push('%');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// `html.escape(text, quote=False)`: only `&`, `<` and `>`.
-fn html_escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::handler::DEFAULT_ERROR_MESSAGE;
-
-    #[test]
-    fn plain_ascii_matches_a_byte_scan() {
-        let reference = |s: &[u8]| s.iter().all(|&b| (0x20..0x7f).contains(&b));
-        for b in 0..=255u8 {
-            for len in 1..20 {
-                for at in 0..len {
-                    let mut s = vec![b'a'; len];
-                    s[at] = b;
-                    assert_eq!(plain_ascii(&s), reference(&s), "byte {b:#04x} at {at} of {len}");
-                }
-            }
-        }
-        assert!(plain_ascii(b""));
-    }
-
-    #[test]
-    fn default_page_is_cpythons() {
-        let page = format_error_page(DEFAULT_ERROR_MESSAGE, 404, "Not <Found>", "a & b");
-        assert!(page.contains("<p>Error code: 404</p>\n"));
-        assert!(page.contains("<p>Message: Not &lt;Found&gt;.</p>"));
-        assert!(page.contains("<p>Error code explanation: 404 - a &amp; b.</p>"));
-        assert!(page.ends_with("</html>\n"));
-    }
-
-    #[test]
-    fn template_mini_language() {
-        assert_eq!(format_error_page("%(code)i %% %(other)s %(message)r %x", 1, "m", "e"), "1 % %(other)s m %x");
-        assert_eq!(format_error_page("100%", 1, "", ""), "100%");
     }
 }

@@ -2,9 +2,8 @@
 //! `Content-Length` / `Transfer-Encoding` before dispatch, and the DEV-4
 //! "ambiguous framing" test after it.
 
-use crate::body::BodyKind;
-use crate::chunked::ChunkedDecoder;
-use crate::headers::{HTTPMessage, Known};
+use crate::protocol::chunked::ChunkedDecoder;
+use crate::protocol::headers::{HTTPMessage, Known};
 
 /// The framing of a request that passed DEV-6.
 pub(crate) struct Framing {
@@ -80,6 +79,18 @@ fn check_fields(
 
 fn trim_ows(s: &str) -> &str {
     s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// How the current request's body is framed.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum BodyKind {
+    /// No body (no `Content-Length`, no `Transfer-Encoding`, or HTTP/0.9).
+    #[default]
+    Empty,
+    /// `Content-Length`: bytes still to read.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(ChunkedDecoder),
 }
 
 #[cfg(test)]

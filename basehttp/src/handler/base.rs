@@ -6,34 +6,10 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::request::Request;
-
-/// What a `do_*` method may fail with: any error (`io::Error` converts with
-/// `?`). A failure before the response started answers 500 (DEV-5).
-pub type HandlerError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// The return type of `dispatch` and of `do_*` methods that can fail.
-pub type HandlerResult = Result<(), HandlerError>;
-
-/// CPython's `DEFAULT_ERROR_MESSAGE`: the `send_error` page template, with
-/// `%(code)d`, `%(code)s`, `%(message)s` and `%(explain)s` placeholders (B64).
-pub const DEFAULT_ERROR_MESSAGE: &str = "<!DOCTYPE HTML>
-<html lang=\"en\">
-    <head>
-        <meta charset=\"utf-8\">
-        <title>Error response</title>
-    </head>
-    <body>
-        <h1>Error response</h1>
-        <p>Error code: %(code)d</p>
-        <p>Message: %(message)s.</p>
-        <p>Error code explanation: %(code)s - %(explain)s.</p>
-    </body>
-</html>
-";
-
-/// CPython's `DEFAULT_ERROR_CONTENT_TYPE` (B66).
-pub const DEFAULT_ERROR_CONTENT_TYPE: &str = "text/html;charset=utf-8";
+use crate::handler::one_request;
+use crate::handler::request::{HandlerClass, Request};
+use crate::handler::result::HandlerResult;
+use crate::protocol::response_head::{DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE};
 
 /// The default `sys_version`: this runtime's name and version, where CPython
 /// puts `Python/3.11.7`.
@@ -120,7 +96,7 @@ pub trait BaseHTTPRequestHandler: Send + 'static {
     /// `ADDRESS - - [DATE] MESSAGE`, with control characters escaped (B67,
     /// B68), through the `log` crate (target `basehttp`, level `Info`).
     fn log_message(req: &Request, args: fmt::Arguments<'_>) {
-        crate::logging::default_log_message(req, args);
+        crate::handler::logging::default_log_message(req, args);
     }
 
     /// `log_error(format, *args)`: logs an error; by default through
@@ -158,7 +134,7 @@ pub trait BaseHTTPRequestHandler: Send + 'static {
     where
         Self: Sized,
     {
-        crate::connection::handle(self, req);
+        handle(self, req);
     }
 
     /// `handle_one_request()`: reads, parses and dispatches one request
@@ -170,7 +146,7 @@ pub trait BaseHTTPRequestHandler: Send + 'static {
     where
         Self: Sized,
     {
-        crate::connection::handle_one_request(self, req);
+        handle_one_request(self, req);
     }
 }
 
@@ -184,61 +160,6 @@ impl<T: fmt::Display> fmt::Display for Dash<T> {
             None => f.write_str("-"),
         }
     }
-}
-
-/// Converts what a `do_*` method returns (`()`, or a `Result` whose error
-/// converts into [`HandlerError`]) into a [`HandlerResult`].
-pub trait IntoHandlerResult {
-    /// The conversion.
-    fn into_handler_result(self) -> HandlerResult;
-}
-
-impl IntoHandlerResult for () {
-    fn into_handler_result(self) -> HandlerResult {
-        Ok(())
-    }
-}
-
-impl<E: Into<HandlerError>> IntoHandlerResult for Result<(), E> {
-    fn into_handler_result(self) -> HandlerResult {
-        self.map_err(Into::into)
-    }
-}
-
-/// The runtime's copy of a handler type's class variables and hooks.
-///
-/// Made from the trait with [`HandlerClass::of`]; a server keeps one and
-/// lets you change the variables at run time, the way a Python program may
-/// assign `Handler.protocol_version` before serving
-/// ([`HTTPServer::class_mut`](crate::HTTPServer::class_mut)).
-#[derive(Clone, Debug)]
-pub struct HandlerClass {
-    /// `protocol_version`.
-    pub protocol_version: String,
-    /// `default_request_version`.
-    pub default_request_version: String,
-    /// `server_version`.
-    pub server_version: String,
-    /// `sys_version`.
-    pub sys_version: String,
-    /// `error_message_format`.
-    pub error_message_format: String,
-    /// `error_content_type`.
-    pub error_content_type: String,
-    /// `timeout`.
-    pub timeout: Option<Duration>,
-    /// The rules requests are held to.
-    pub profile: crate::Profile,
-    pub(crate) log_message: for<'a> fn(&Request, fmt::Arguments<'a>),
-    pub(crate) log_error: for<'a> fn(&Request, fmt::Arguments<'a>),
-    pub(crate) log_request: fn(&Request, Option<u16>, Option<u64>),
-    pub(crate) handle_expect_100: fn(&mut Request) -> io::Result<bool>,
-    /// `server_version + " " + sys_version`, built once.
-    pub(crate) version_string: String,
-    /// `Server: <version_string>\r\n` as sent, when the version string
-    /// is plain (printable ASCII, as `send_header` would pass it through);
-    /// otherwise `send_header` writes it, or refuses it (DEV-1).
-    pub(crate) server_line: Option<Vec<u8>>,
 }
 
 impl HandlerClass {
@@ -263,11 +184,43 @@ impl HandlerClass {
         class.refresh();
         class
     }
+}
 
-    /// Recomputes derived values after a field changed.
-    pub(crate) fn refresh(&mut self) {
-        self.version_string = format!("{} {}", self.server_version, self.sys_version);
-        let plain = crate::response::plain_ascii(self.version_string.as_bytes());
-        self.server_line = plain.then(|| format!("Server: {}\r\n", self.version_string).into_bytes());
+/// The default `handle()` (Python's `super().handle()`): one request after
+/// another until `close_connection` (B4), then the close. Call it from an
+/// override of [`BaseHTTPRequestHandler::handle`].
+pub fn handle<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
+    req.close_connection = true;
+    loop {
+        handler.handle_one_request(req);
+        if req.close_connection || req.shared.control.is_shutting_down() {
+            break;
+        }
     }
+    one_request::finish(req);
+}
+
+/// The default `handle_one_request()` (Python's
+/// `super().handle_one_request()`): read, parse, dispatch, then decide
+/// whether the connection can carry another request. Call it from an
+/// override of [`BaseHTTPRequestHandler::handle_one_request`].
+///
+/// ```
+/// use basehttp::{BaseHTTPRequestHandler, HandlerResult, Request};
+/// struct Timed;
+/// impl BaseHTTPRequestHandler for Timed {
+///     fn dispatch(&mut self, req: &mut Request) -> HandlerResult {
+///         Ok(req.send_error(404)?)
+///     }
+///     fn handle_one_request(&mut self, req: &mut Request) {
+///         let start = std::time::Instant::now();
+///         basehttp::handle_one_request(self, req);
+///         let _took = start.elapsed();
+///     }
+/// }
+/// let out = basehttp::serve_bytes(&mut Timed, b"GET / HTTP/1.0\r\n\r\n");
+/// assert!(out.starts_with(b"HTTP/1.0 404 Not Found\r\n"));
+/// ```
+pub fn handle_one_request<H: BaseHTTPRequestHandler>(handler: &mut H, req: &mut Request) {
+    one_request::handle_one(req, |req| handler.dispatch(req));
 }

@@ -4,55 +4,17 @@
 //! always flushed before the connection blocks on a read, so a client never
 //! waits for bytes the server already produced.
 
+use std::any::Any;
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
-use std::sync::Arc;
+use std::io;
 use std::time::{Duration, Instant};
 
-use rustix::event::{PollFd, PollFlags, Timespec};
-
-use crate::body::Body;
-use crate::swar;
+use crate::protocol::swar::find_byte;
 
 thread_local! {
     /// Read and write buffers of parked connections, reused by whichever
     /// connection this thread serves next.
     static POOL: RefCell<Vec<(Vec<u8>, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The first `needle` in `hay`, eight bytes at a time (a portable memchr).
-pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    let pattern = swar::LO * u64::from(needle);
-    let mut at = 0;
-    for chunk in hay.chunks_exact(8) {
-        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if swar::below(x ^ pattern, 1) != 0 {
-            break;
-        }
-        at += 8;
-    }
-    hay[at..].iter().position(|&b| b == needle).map(|i| at + i)
-}
-
-/// Waits until `fd` is ready for `flags` or `timeout` passes (`false`).
-pub(crate) fn wait_for(fd: &impl AsFd, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if left.is_some_and(|l| l.is_zero()) {
-            return Ok(false);
-        }
-        let spec = left.map(|l| Timespec { tv_sec: l.as_secs() as i64, tv_nsec: l.subsec_nanos() as _ });
-        let mut fds = [PollFd::new(fd, flags)];
-        match rustix::event::poll(&mut fds, spec.as_ref()) {
-            Ok(0) => continue,
-            Ok(_) => return Ok(true),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
 }
 
 /// Initial read-buffer size; it grows only for long lines (up to the line
@@ -70,63 +32,26 @@ pub(crate) enum Line {
     TooLong,
 }
 
-/// Where a connection's bytes come from and go to: a socket, or memory
-/// (tests, fuzzing and benchmarks of the parser, `crate::memory`).
-pub(crate) enum Stream {
-    Tcp(Arc<TcpStream>),
-    Memory(Box<Memory>),
-}
-
-/// An in-memory peer: `input` is what the client sends, handed out at most
-/// `segment` bytes per read; `output` collects what the server writes.
-pub(crate) struct Memory {
-    pub(crate) input: Vec<u8>,
-    pub(crate) pos: usize,
-    pub(crate) segment: usize,
-    pub(crate) output: Vec<u8>,
-}
-
-impl Stream {
-    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => (&**s).read(dst),
-            Stream::Memory(m) => {
-                let n = dst.len().min(m.input.len() - m.pos).min(m.segment.max(1));
-                dst[..n].copy_from_slice(&m.input[m.pos..m.pos + n]);
-                m.pos += n;
-                Ok(n)
-            }
-        }
-    }
-
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => (&**s).write(data),
-            Stream::Memory(m) => {
-                m.output.extend_from_slice(data);
-                Ok(data.len())
-            }
-        }
-    }
-
-    /// Waits until the socket is ready for `flags` (memory always is).
-    fn wait(&self, flags: PollFlags, timeout: Option<Duration>) -> io::Result<bool> {
-        match self {
-            Stream::Tcp(s) => wait_for(s, flags, timeout),
-            Stream::Memory(_) => Ok(true),
-        }
-    }
-
-    pub(crate) fn tcp(&self) -> Option<&Arc<TcpStream>> {
-        match self {
-            Stream::Tcp(s) => Some(s),
-            Stream::Memory(_) => None,
-        }
-    }
+/// Where a connection's bytes come from and go to: a socket
+/// (`transport/channel.rs`) or memory (`transport/memory.rs`). The
+/// transport implements it; the buffers above it are the handler's
+/// `rfile` and `wfile`, so the request code never names a socket.
+pub(crate) trait Channel: Send {
+    /// One `read`: `Err(WouldBlock)` when nothing is there yet.
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize>;
+    /// One `write`: `Err(WouldBlock)` when the peer's window is full.
+    fn write(&mut self, data: &[u8]) -> io::Result<usize>;
+    /// Waits until a read (`writable == false`) or a write could make
+    /// progress, at most `timeout`: `Ok(false)` when it passed.
+    fn wait(&self, writable: bool, timeout: Option<Duration>) -> io::Result<bool>;
+    /// Sends the end of the output (a socket's FIN); reads go on.
+    fn shutdown_write(&self) {}
+    /// The concrete channel, for the transport that made it.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 pub(crate) struct Io {
-    pub(crate) stream: Stream,
+    pub(crate) stream: Box<dyn Channel>,
     pub(crate) buf: Vec<u8>,
     pub(crate) pos: usize,
     pub(crate) end: usize,
@@ -162,7 +87,7 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    pub(crate) fn new(stream: Stream) -> Self {
+    pub(crate) fn new(stream: Box<dyn Channel>) -> Self {
         Io {
             stream,
             buf: vec![0; READ_BUF],
@@ -262,7 +187,6 @@ impl Io {
                         self.maybe_more = false;
                         return Err(e);
                     }
-                    crate::blocking::before_wait();
                     if let Some(after) = self.deadline_after.take() {
                         self.deadline = Some(self.deadline.unwrap_or_else(|| Instant::now() + after));
                     }
@@ -271,7 +195,7 @@ impl Io {
                         let left = deadline.saturating_duration_since(Instant::now());
                         timeout = Some(timeout.map_or(left, |t| t.min(left)));
                     }
-                    if !self.stream.wait(PollFlags::IN, timeout)? {
+                    if !self.stream.wait(false, timeout)? {
                         self.timed_out = true;
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
                     }
@@ -290,8 +214,7 @@ impl Io {
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    crate::blocking::before_wait();
-                    if !self.stream.wait(PollFlags::OUT, self.write_timeout)? {
+                    if !self.stream.wait(true, self.write_timeout)? {
                         return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
                     }
                 }
@@ -299,26 +222,6 @@ impl Io {
             }
         }
         Ok(())
-    }
-
-    /// Waits for the client's next bytes, or until `wake` is readable:
-    /// `Some(hangup)` when there are some (or the client closed), `None`
-    /// when woken. No timeout: a timed wait arms a kernel timer each time
-    /// (see `linger.rs`).
-    pub(crate) fn wait_readable(&self, wake: impl AsFd) -> Option<bool> {
-        let Stream::Tcp(s) = &self.stream else { return None };
-        let mut fds = [PollFd::new(&**s, PollFlags::IN | PollFlags::RDHUP), PollFd::new(&wake, PollFlags::IN)];
-        loop {
-            match rustix::event::poll(&mut fds, None) {
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(_) => return None,
-                Ok(_) if !fds[1].revents().is_empty() => return None,
-                Ok(_) => {
-                    let hangup = PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR;
-                    return Some(fds[0].revents().intersects(hangup));
-                }
-            }
-        }
     }
 
     /// Gives the connection's buffers back to this thread's pool while it
@@ -409,9 +312,7 @@ impl Io {
     pub(crate) fn close(&mut self, linger: bool) {
         let _ = self.flush();
         if linger && !self.eof {
-            if let Some(s) = self.stream.tcp() {
-                let _ = s.shutdown(Shutdown::Write);
-            }
+            self.stream.shutdown_write();
             self.per_read = None;
             self.deadline = Some(Instant::now() + Duration::from_secs(2));
             let mut scratch = [0u8; 8192];
@@ -425,19 +326,22 @@ impl Io {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::find_byte;
+#[derive(Debug, Default)]
+pub(crate) struct Body {
+    pub(crate) kind: crate::protocol::framing::BodyKind,
+    /// The error a body read failed with: malformed chunked framing
+    /// (`InvalidData`) or a client gone mid-body (`UnexpectedEof`). Every
+    /// later read fails the same way.
+    pub(crate) error: Option<io::ErrorKind>,
+}
 
-    #[test]
-    fn find_byte_matches_a_scan() {
-        let hay: Vec<u8> = (0..100u8).map(|i| if i % 37 == 36 { b'\n' } else { b'a' + i % 26 }).collect();
-        for start in 0..hay.len() {
-            for end in start..hay.len() {
-                let s = &hay[start..end];
-                assert_eq!(find_byte(s, b'\n'), s.iter().position(|&b| b == b'\n'));
-            }
+impl Body {
+    /// Whether the handler read the body to its end (or there was none).
+    pub(crate) fn complete(&self) -> bool {
+        match &self.kind {
+            crate::protocol::framing::BodyKind::Empty => true,
+            crate::protocol::framing::BodyKind::Length(left) => *left == 0,
+            crate::protocol::framing::BodyKind::Chunked(d) => d.is_done(),
         }
-        assert_eq!(find_byte(&[0x8a; 20], b'\n'), None);
     }
 }

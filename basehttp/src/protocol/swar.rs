@@ -42,6 +42,34 @@ pub(crate) fn any16(bytes: &[u8], at: usize, hit: impl Fn(u8) -> bool) -> Option
     Some(chunk.iter().fold(false, |acc, &b| acc | hit(b)))
 }
 
+/// The first `needle` in `hay`, eight bytes at a time (a portable memchr).
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    let pattern = LO * u64::from(needle);
+    let mut at = 0;
+    for chunk in hay.chunks_exact(8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if below(x ^ pattern, 1) != 0 {
+            break;
+        }
+        at += 8;
+    }
+    hay[at..].iter().position(|&b| b == needle).map(|i| at + i)
+}
+
+/// `a == b` for short strings, eight bytes at a time (`==` calls libc's
+/// memcmp, slow for a few bytes).
+#[inline]
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("eight bytes"));
+    a.len() == b.len()
+        && a.chunks_exact(8).zip(b.chunks_exact(8)).all(|(x, y)| word(x) == word(y))
+        && a.chunks_exact(8)
+            .remainder()
+            .iter()
+            .zip(b.chunks_exact(8).remainder())
+            .fold(true, |eq, (x, y)| eq & (x == y))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +91,17 @@ mod tests {
         assert_eq!(word(b"1234567", 0), None);
         assert_eq!(any16(&[0u8; 15], 0, |_| true), None);
         assert_eq!(any16(&[b'a'; 17], 1, |b| b == b'b'), Some(false));
+    }
+
+    #[test]
+    fn find_byte_matches_a_scan() {
+        let hay: Vec<u8> = (0..100u8).map(|i| if i % 37 == 36 { b'\n' } else { b'a' + i % 26 }).collect();
+        for start in 0..hay.len() {
+            for end in start..hay.len() {
+                let s = &hay[start..end];
+                assert_eq!(find_byte(s, b'\n'), s.iter().position(|&b| b == b'\n'));
+            }
+        }
+        assert_eq!(find_byte(&[0x8a; 20], b'\n'), None);
     }
 }

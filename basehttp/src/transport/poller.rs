@@ -12,16 +12,18 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::net::TcpStream;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use rustix::event::{eventfd, EventfdFlags, Timespec};
 
-use crate::blocking::Estimate;
-use crate::request::Request;
+use crate::handler::logging::LOG_TARGET;
+use crate::handler::request::Request;
+use crate::transport::blocking::Estimate;
 
 /// The token of the poller's wake-up eventfd.
 const WAKE: u64 = u64::MAX;
@@ -32,6 +34,8 @@ pub(crate) const LISTENER: u64 = u64::MAX - 1;
 pub(crate) struct Conn<H> {
     pub(crate) handler: H,
     pub(crate) req: Request,
+    /// The socket the poller watches (the request's channel reads it).
+    pub(crate) stream: Arc<TcpStream>,
     /// When it is closed if nothing (more) arrives.
     pub(crate) deadline: Instant,
 }
@@ -165,9 +169,7 @@ impl<H> Poller<H> {
     /// Parks a new connection and registers its socket. On failure the
     /// connection is dropped (closed).
     pub(crate) fn register(&self, conn: Box<Conn<H>>) -> io::Result<()> {
-        let Some(stream) = conn.req.io.stream.tcp().cloned() else {
-            return Err(io::ErrorKind::Unsupported.into());
-        };
+        let stream = conn.stream.clone();
         let token = {
             let mut table = self.lock();
             let index = match table.free.pop() {
@@ -200,17 +202,13 @@ impl<H> Poller<H> {
     /// Stops watching a busy connection's socket: the thread serving it
     /// waits for its next bytes itself for a while (see `reactor.rs`).
     pub(crate) fn unwatch(&self, conn: &Conn<H>) {
-        if let Some(stream) = conn.req.io.stream.tcp() {
-            let _ = epoll::delete(&self.epoll, &**stream);
-        }
+        let _ = epoll::delete(&self.epoll, &*conn.stream);
     }
 
     /// Parks a connection after [`unwatch`](Self::unwatch) and watches its
     /// socket again.
     pub(crate) fn put_back_unwatched(&self, token: u64, conn: Box<Conn<H>>) -> io::Result<()> {
-        let Some(stream) = conn.req.io.stream.tcp().cloned() else {
-            return Err(io::ErrorKind::Unsupported.into());
-        };
+        let stream = conn.stream.clone();
         self.put_back(token, conn);
         self.watch(&stream, token)
     }
@@ -226,7 +224,7 @@ impl<H> Poller<H> {
             Ok(n) => n,
             Err(rustix::io::Errno::INTR) => 0,
             Err(e) => {
-                log::error!(target: crate::logging::LOG_TARGET, "epoll_wait failed: {e}");
+                log::error!(target: LOG_TARGET, "epoll_wait failed: {e}");
                 std::thread::sleep(std::time::Duration::from_millis(10));
                 0
             }
