@@ -71,7 +71,9 @@ fn resolve(path: &[String], modules: &BTreeMap<Vec<String>, PathBuf>) -> Option<
     (1..=path.len()).rev().map(|n| path[..n].to_vec()).find(|m| modules.contains_key(m))
 }
 
-/// Module → the modules it imports (itself excluded).
+/// Module → the modules it imports (itself excluded). A path that names
+/// no module goes through the crate root's re-exports (`crate::Profile`)
+/// and hides the real import: it is recorded as an import of `lib`.
 fn imports() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     let modules = modules();
     let mut graph = BTreeMap::new();
@@ -91,8 +93,13 @@ fn imports() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         for path in paths_after(body, "super::") {
             found.push(parent.iter().cloned().chain(path).collect());
         }
-        let edges: BTreeSet<Vec<String>> =
-            found.iter().filter_map(|p| resolve(p, &modules)).filter(|m| m != module).collect();
+        let root = vec!["lib".to_owned()];
+        let edges: BTreeSet<Vec<String>> = found
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| resolve(p, &modules).unwrap_or_else(|| root.clone()))
+            .filter(|m| m != module)
+            .collect();
         graph.insert(module.clone(), edges);
     }
     graph
@@ -103,6 +110,9 @@ fn name(module: &[String]) -> String {
 }
 
 fn layer(module: &[String]) -> (&'static str, u8) {
+    if module == ["lib"] {
+        return ("lib", u8::MAX); // the crate root: above every layer
+    }
     *LAYERS.iter().find(|(l, _)| module[0] == *l).unwrap_or_else(|| panic!("{} is in no layer", name(module)))
 }
 
@@ -141,7 +151,7 @@ fn no_module_import_cycle() {
         }
         state.insert(node, false);
         stack.push(node);
-        for next in &graph[node] {
+        for next in graph.get(node).into_iter().flatten() {
             if let Some(cycle) = visit(next, graph, state, stack) {
                 return Some(cycle);
             }
