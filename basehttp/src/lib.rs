@@ -20,6 +20,7 @@ pub use handler::request::{HandlerClass, Request};
 pub use handler::result::{HandlerError, HandlerResult, IntoHandlerResult};
 pub use handler::server_info::ServerInfo;
 pub use handler::shutdown::ShutdownHandle;
+pub use handler::upgrade::Upgraded;
 pub use protocol::chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
 pub use protocol::date::{date_time_string, log_date_time_string};
 pub use protocol::headers::{HTTPMessage, MessageClass};

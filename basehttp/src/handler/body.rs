@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::handler::io::Io;
+use crate::handler::io::{Framing, Io};
 use crate::protocol::framing::BodyKind;
 
 impl Io {
@@ -115,7 +115,13 @@ impl Write for WFile<'_> {
         if !buf.is_empty() {
             self.io.sent = true;
             if !self.io.discard_body {
-                self.io.write_out(buf)?;
+                match self.io.framing {
+                    Framing::Raw => self.io.write_out(buf)?,
+                    Framing::Chunked => self.io.write_chunk(buf)?,
+                    Framing::Finished => {
+                        return Err(io::Error::other("the chunked response body was already finished"))
+                    }
+                }
             }
         }
         Ok(buf.len())

@@ -84,6 +84,23 @@ pub(crate) struct Io {
     pub(crate) discard_body: bool,
     /// Strict profile: a `Content-Length` body cut short is an error.
     pub(crate) strict: bool,
+    /// How `wfile` bytes are framed (`Request::send_chunked`).
+    pub(crate) framing: Framing,
+    /// Chunked framing: bytes written and not yet framed as a chunk
+    /// (small writes are coalesced; see `stream.rs`).
+    pub(crate) chunk: Vec<u8>,
+}
+
+/// How the response body written through `wfile` is framed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// As written (CPython's way): `Content-Length` or the close ends it.
+    #[default]
+    Raw,
+    /// Each write is (part of) a chunk of a chunked body.
+    Chunked,
+    /// The chunked body was ended (last chunk sent); more bytes are refused.
+    Finished,
 }
 
 impl Io {
@@ -105,6 +122,8 @@ impl Io {
             body: Body::default(),
             discard_body: false,
             strict: false,
+            framing: Framing::Raw,
+            chunk: Vec::new(),
         }
     }
 
@@ -293,6 +312,9 @@ impl Io {
 
     /// Writes every queued response byte to the socket.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        if !self.chunk.is_empty() {
+            self.emit_chunk()?;
+        }
         if self.out.is_empty() {
             return Ok(());
         }

@@ -20,3 +20,5 @@ pub(crate) mod response;
 pub(crate) mod result;
 pub(crate) mod server_info;
 pub(crate) mod shutdown;
+pub(crate) mod stream;
+pub(crate) mod upgrade;

@@ -9,6 +9,7 @@ use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::handler::io::Framing;
 use crate::handler::logging::LOG_TARGET;
 use crate::handler::request::Request;
 use crate::handler::result::HandlerResult;
@@ -128,6 +129,15 @@ fn dispatch(req: &mut Request, call: impl FnOnce(&mut Request) -> HandlerResult)
         let level = if client_gone { log::Level::Debug } else { log::Level::Error };
         log::log!(target: LOG_TARGET, level, "error while handling a request from {}: {}", req.client_address, why);
         return;
+    }
+    if req.upgraded {
+        // The handler took the connection: nothing more goes through here.
+        req.close_connection = true;
+        return;
+    }
+    // A chunked body ends with its last chunk (and trailers).
+    if req.io.framing == Framing::Chunked && req.finish_chunked().is_err() {
+        req.close_connection = true;
     }
     // DEV-4: an unread or ambiguously framed body is never parsed as the
     // next request.

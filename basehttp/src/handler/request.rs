@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::handler::body::{RFile, WFile};
 use crate::handler::config::ServerConfig;
-use crate::handler::io::Io;
+use crate::handler::io::{Framing, Io};
 use crate::handler::server_info::ServerInfo;
 use crate::handler::shutdown::{Control, ShutdownHandle, SlotGuard};
 use crate::protocol::headers::HTTPMessage;
@@ -72,6 +72,15 @@ pub struct Request {
     pub(crate) slot: SlotGuard,
     /// `protocol_version >= "HTTP/1.1"` (the class is fixed per server).
     pub(crate) http11: bool,
+    /// The status code of the response being sent (0 before one).
+    pub(crate) status: u16,
+    /// Whether this response's head has a `Content-Length` field.
+    pub(crate) content_length_sent: bool,
+    /// Trailer fields of a chunked response, as sent after the last chunk.
+    pub(crate) trailers: Vec<u8>,
+    /// The handler took the connection ([`upgrade`](Self::upgrade)): the
+    /// runtime forgets it once the handler returns.
+    pub(crate) upgraded: bool,
 }
 
 impl Request {
@@ -97,6 +106,10 @@ impl Request {
             head_started: None,
             slot,
             http11,
+            status: 0,
+            content_length_sent: false,
+            trailers: Vec::new(),
+            upgraded: false,
         }
     }
 
@@ -167,6 +180,11 @@ impl Request {
         self.io.body = Default::default();
         self.io.sent = false;
         self.io.discard_body = false;
+        self.io.framing = Framing::Raw;
+        self.io.chunk.clear();
+        self.trailers.clear();
+        self.status = 0;
+        self.content_length_sent = false;
         self.io.strict = self.strict();
         self.io.timed_out = false;
         self.ambiguous_framing = false;

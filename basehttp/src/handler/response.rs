@@ -66,6 +66,7 @@ impl Request {
             return Ok(());
         }
         let message = message.unwrap_or_else(|| responses(code).map_or("", |r| r.0));
+        self.status = code;
         let mark = self.head.len();
         self.head.extend_from_slice(self.shared.class.protocol_version.as_bytes());
         self.head.push(b' ');
@@ -87,6 +88,9 @@ impl Request {
     /// A name or value with CR, LF or NUL, or a char above U+00FF, is
     /// refused with an `InvalidInput` error and nothing is buffered (DEV-1).
     pub fn send_header(&mut self, keyword: &str, value: impl fmt::Display) -> io::Result<()> {
+        if keyword.len() == 14 && keyword.eq_ignore_ascii_case("content-length") {
+            self.check_content_length()?;
+        }
         let mark = self.head.len();
         let result = self.buffer_header(keyword, value);
         match &result {
@@ -201,6 +205,8 @@ impl Request {
         let message = message.unwrap_or(short);
         let explain = explain.unwrap_or(long);
         self.errored = true;
+        // The error page replaces a chunked response that had not started.
+        self.reset_framing();
         self.log_error(format_args!("code {code}, message {message}"));
         self.send_response_with(code, Some(message))?;
         self.send_header("Connection", "close")?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// One live connection, as the shutdown logic sees it.
 pub(crate) struct ConnSlot {
-    stream: Option<Arc<TcpStream>>,
+    pub(crate) stream: Option<Arc<TcpStream>>,
     /// Waiting for the next request (nothing in flight).
     pub(crate) idle: AtomicBool,
 }

@@ -237,6 +237,10 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         match self.drive(poller, &mut conn, hangup) {
             Next::Park => self.park(poller, token, conn),
             Next::Close => {
+                if conn.req.upgraded {
+                    // The socket lives on in the handler's `Upgraded`.
+                    poller.unwatch(&conn);
+                }
                 poller.vacate(token);
                 drop(conn);
             }
@@ -265,6 +269,10 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         let mut unwatched = false;
         loop {
             if let Next::Close = self.drive(poller, &mut conn, hangup) {
+                if conn.req.upgraded && !unwatched {
+                    // The socket lives on in the handler's `Upgraded`.
+                    poller.unwatch(&conn);
+                }
                 poller.vacate(token);
                 return;
             }
