@@ -15,6 +15,7 @@ pub use basehttp_macros::http_handler;
 pub use handler::base::{handle, handle_one_request, BaseHTTPRequestHandler, SYS_VERSION};
 pub use handler::body::{RFile, WFile};
 pub use handler::config::ServerConfig;
+pub use handler::io::TlsInfo;
 pub use handler::logging::{escape_log_text, log_to_stderr, StderrLogger, LOG_TARGET};
 pub use handler::request::{HandlerClass, Request};
 pub use handler::result::{HandlerError, HandlerResult, IntoHandlerResult};
@@ -33,4 +34,8 @@ pub use simple::{guess_type, SimpleHTTPRequestHandler};
 pub use transport::address::ServerAddress;
 pub use transport::blocking::will_block;
 pub use transport::memory::{serve_bytes, HeadParser, MemoryConnection};
+#[cfg(feature = "tls")]
+pub use transport::server::{HTTPSServer, ThreadingHTTPSServer};
 pub use transport::server::{HTTPServer, ThreadingHTTPServer};
+#[cfg(feature = "tls")]
+pub use transport::tls::TlsConfig;

@@ -44,8 +44,26 @@ pub(crate) trait Channel: Send {
     /// Waits until a read (`writable == false`) or a write could make
     /// progress, at most `timeout`: `Ok(false)` when it passed.
     fn wait(&self, writable: bool, timeout: Option<Duration>) -> io::Result<bool>;
+    /// Writes out what the channel itself still holds (TLS records
+    /// encrypted but not yet sent): `Err(WouldBlock)` while the peer's
+    /// window is full. Plain sockets hold nothing.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// Whether a read may return more bytes without the socket becoming
+    /// readable again (TLS: decrypted bytes not yet read, or a socket not
+    /// read to its end), so an edge-triggered poller must not wait yet.
+    fn more_buffered(&self) -> bool {
+        false
+    }
+    /// The connection ends: a TLS channel sends its `close_notify`.
+    fn finish(&mut self) {}
     /// Sends the end of the output (a socket's FIN); reads go on.
-    fn shutdown_write(&self) {}
+    fn shutdown_write(&mut self) {}
+    /// The TLS session, if the channel is encrypted.
+    fn tls(&self) -> Option<TlsInfo> {
+        None
+    }
     /// The concrete channel, for the transport that made it.
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -89,6 +107,16 @@ pub(crate) struct Io {
     /// Chunked framing: bytes written and not yet framed as a chunk
     /// (small writes are coalesced; see `stream.rs`).
     pub(crate) chunk: Vec<u8>,
+}
+
+/// What a handler can learn of a TLS connection ([`Request::tls`](crate::Request::tls)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsInfo {
+    /// The host name the client asked for (SNI), if it sent one.
+    pub server_name: Option<String>,
+    /// The protocol agreed with ALPN (`http/1.1`), if any.
+    pub alpn_protocol: Option<Vec<u8>>,
 }
 
 /// How the response body written through `wfile` is framed.
@@ -197,7 +225,7 @@ impl Io {
                     return Ok(0);
                 }
                 Ok(n) => {
-                    self.maybe_more = n == dst.len();
+                    self.maybe_more = n == dst.len() || self.stream.more_buffered();
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -240,7 +268,19 @@ impl Io {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        // What the channel holds of its own (TLS records) goes out too.
+        loop {
+            match self.stream.flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.stream.wait(true, self.write_timeout)? {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Gives the connection's buffers back to this thread's pool while it
@@ -333,6 +373,7 @@ impl Io {
     /// (its socket closed), so no `shutdown` call is made.
     pub(crate) fn close(&mut self, linger: bool) {
         let _ = self.flush();
+        self.stream.finish();
         if linger && !self.eof {
             self.stream.shutdown_write();
             self.per_read = None;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::handler::body::{RFile, WFile};
 use crate::handler::config::ServerConfig;
-use crate::handler::io::{Framing, Io};
+use crate::handler::io::{Framing, Io, TlsInfo};
 use crate::handler::server_info::ServerInfo;
 use crate::handler::shutdown::{Control, ShutdownHandle, SlotGuard};
 use crate::protocol::headers::HTTPMessage;
@@ -191,6 +191,13 @@ impl Request {
         self.errored = false;
         self.requests += 1;
         self.head_started = None;
+    }
+
+    /// The TLS session of an HTTPS connection (SNI name, ALPN protocol),
+    /// `None` on plain HTTP: e.g. to build absolute URLs with the right
+    /// scheme.
+    pub fn tls(&self) -> Option<TlsInfo> {
+        self.io.stream.tls()
     }
 
     /// Whether the strict profile (RFC 9112) is in force.

@@ -33,7 +33,7 @@ impl Channel for TcpChannel {
         wait_for(&*self.0, if writable { PollFlags::OUT } else { PollFlags::IN }, timeout)
     }
 
-    fn shutdown_write(&self) {
+    fn shutdown_write(&mut self) {
         let _ = self.0.shutdown(Shutdown::Write);
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::handler::base::BaseHTTPRequestHandler;
+use crate::handler::io::Channel;
 use crate::handler::io::Io;
 use crate::handler::logging::LOG_TARGET;
 use crate::handler::one_request::{finish, request_timed_out};
@@ -18,6 +19,26 @@ use crate::protocol::profile::Profile;
 use crate::protocol::request_line::{is_py_space, MAX_LINE};
 use crate::protocol::swar::find_byte;
 use crate::transport::channel::TcpChannel;
+#[cfg(feature = "tls")]
+use crate::transport::tls::{TlsChannel, TlsConfig};
+
+/// How the server turns an accepted socket into a [`Channel`]: as it is,
+/// or under TLS (feature `tls`).
+#[derive(Clone, Default)]
+pub(crate) struct Wrap {
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<TlsConfig>,
+}
+
+impl Wrap {
+    pub(crate) fn channel(&self, stream: Arc<TcpStream>) -> io::Result<Box<dyn Channel>> {
+        #[cfg(feature = "tls")]
+        if let Some(config) = &self.tls {
+            return Ok(Box::new(TlsChannel::new(stream, config)?));
+        }
+        Ok(Box::new(TcpChannel(stream)))
+    }
+}
 
 /// What a connection needs after [`drive`] returns.
 pub(crate) enum Next {
@@ -36,6 +57,7 @@ pub(crate) fn open<H: BaseHTTPRequestHandler>(
     peer: SocketAddr,
     shared: &Arc<Shared>,
     factory: &(dyn Fn() -> H + Send + Sync),
+    wrap: &Wrap,
 ) -> Option<(H, Request, Arc<TcpStream>)> {
     let _ = stream.set_nodelay(true);
     stream.set_nonblocking(true).ok()?;
@@ -45,7 +67,14 @@ pub(crate) fn open<H: BaseHTTPRequestHandler>(
         log::error!(target: LOG_TARGET, "the handler factory panicked; closing the connection from {peer}");
         return None;
     };
-    let mut io = Io::new(Box::new(TcpChannel(stream.clone())));
+    let channel = match wrap.channel(stream.clone()) {
+        Ok(channel) => channel,
+        Err(e) => {
+            log::error!(target: LOG_TARGET, "cannot set up the connection from {peer}: {e}");
+            return None;
+        }
+    };
+    let mut io = Io::new(channel);
     io.write_timeout = shared.config.write_timeout;
     Some((handler, Request::new(io, peer, shared.clone(), guard), stream))
 }

@@ -13,4 +13,6 @@ pub(crate) mod memory;
 pub(crate) mod poller;
 pub(crate) mod reactor;
 pub(crate) mod server;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 pub(crate) mod workers;

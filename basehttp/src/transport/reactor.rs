@@ -49,7 +49,7 @@ use crate::handler::logging::LOG_TARGET;
 use crate::handler::request::Shared;
 use crate::transport::blocking;
 use crate::transport::channel::wait_readable;
-use crate::transport::connection::{self, Next};
+use crate::transport::connection::{self, Next, Wrap};
 use crate::transport::linger::{Waiter, Waiters};
 use crate::transport::poller::{Conn, Poller, Ready};
 use crate::transport::workers::{Task, Workers};
@@ -97,6 +97,7 @@ pub(crate) struct Reactor<H> {
     stopping: AtomicBool,
     shared: Arc<Shared>,
     factory: Arc<dyn Fn() -> H + Send + Sync>,
+    wrap: Wrap,
 }
 
 impl<H: BaseHTTPRequestHandler> Reactor<H> {
@@ -107,6 +108,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         listener: Arc<TcpListener>,
         shared: Arc<Shared>,
         factory: Arc<dyn Fn() -> H + Send + Sync>,
+        wrap: Wrap,
     ) -> io::Result<Arc<Self>> {
         listener.set_nonblocking(true)?;
         let cores = thread::available_parallelism().map_or(2, |n| n.get());
@@ -128,6 +130,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             stopping: AtomicBool::new(false),
             shared,
             factory,
+            wrap,
         });
         for poller in &reactor.pollers {
             reactor.give(poller);
@@ -363,7 +366,8 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
                     accepted = true;
-                    let Some((handler, req, stream)) = connection::open(stream, peer, &self.shared, &*self.factory)
+                    let Some((handler, req, stream)) =
+                        connection::open(stream, peer, &self.shared, &*self.factory, &self.wrap)
                     else {
                         continue;
                     };

@@ -19,8 +19,10 @@ use crate::handler::server_info::ServerInfo;
 use crate::handler::shutdown::{Control, ShutdownHandle};
 use crate::transport::address::{host_name, ServerAddress};
 use crate::transport::channel::wait_for;
-use crate::transport::connection;
+use crate::transport::connection::{self, Wrap};
 use crate::transport::reactor::Reactor;
+#[cfg(feature = "tls")]
+use crate::transport::tls::TlsConfig;
 
 type Factory<H> = Arc<dyn Fn() -> H + Send + Sync>;
 
@@ -51,6 +53,8 @@ pub struct HTTPServer<H> {
     listener: Option<Arc<TcpListener>>,
     shared: Arc<Shared>,
     factory: Factory<H>,
+    /// Plain TCP, or TLS (`new_https`).
+    wrap: Wrap,
     handle_timeout: Option<Box<dyn FnMut() + Send>>,
     /// Python's `timeout`: how long [`handle_request`](Self::handle_request)
     /// waits for a connection before calling `handle_timeout`; `None` waits
@@ -61,6 +65,50 @@ pub struct HTTPServer<H> {
 /// Python's `ThreadingHTTPServer`: the same type, since [`HTTPServer`]
 /// already serves connections concurrently.
 pub type ThreadingHTTPServer<H> = HTTPServer<H>;
+
+/// Python 3.14's `HTTPSServer`: an [`HTTPServer`] made with
+/// [`new_https`](HTTPServer::new_https) (feature `tls`).
+#[cfg(feature = "tls")]
+pub type HTTPSServer<H> = HTTPServer<H>;
+
+/// Python 3.14's `ThreadingHTTPSServer`: the same type.
+#[cfg(feature = "tls")]
+pub type ThreadingHTTPSServer<H> = HTTPServer<H>;
+
+#[cfg(feature = "tls")]
+impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
+    /// `HTTPSServer(server_address, RequestHandlerClass, certfile=…,
+    /// keyfile=…)`: an [`HTTPServer`] whose connections speak TLS; handlers,
+    /// `serve_forever`, `shutdown`, logging and limits are unchanged.
+    /// (Feature `tls`.)
+    ///
+    /// ```no_run
+    /// use basehttp::{HTTPServer, SimpleHTTPRequestHandler, TlsConfig};
+    ///
+    /// let tls = TlsConfig::from_pem_files("cert.pem", "key.pem").unwrap();
+    /// let handler = SimpleHTTPRequestHandler::new(".");
+    /// let mut httpd = HTTPServer::new_https(("", 8443), move || handler.clone(), tls).unwrap();
+    /// httpd.serve_forever().unwrap();
+    /// ```
+    pub fn new_https<F>(server_address: impl ServerAddress, factory: F, tls: TlsConfig) -> io::Result<Self>
+    where
+        F: Fn() -> H + Send + Sync + 'static,
+    {
+        let mut server = Self::new(server_address, factory)?;
+        server.set_tls(tls);
+        Ok(server)
+    }
+
+    /// Serves connections accepted from now on over TLS.
+    pub fn set_tls(&mut self, tls: TlsConfig) {
+        self.wrap.tls = Some(tls);
+    }
+
+    /// Whether connections are served over TLS.
+    pub fn is_https(&self) -> bool {
+        self.wrap.tls.is_some()
+    }
+}
 
 impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
     /// `HTTPServer(server_address, RequestHandlerClass)`: binds and listens
@@ -96,6 +144,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             listener: Some(Arc::new(listener)),
             shared,
             factory: Arc::new(factory),
+            wrap: Wrap::default(),
             handle_timeout: None,
             timeout: None,
         })
@@ -193,7 +242,8 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         // A shutdown requested before this call is honoured (it returns at
         // once); the flag is cleared on the way out, as Python clears its
         // shutdown request at the end of serve_forever.
-        let reactor = Reactor::start(self.listener()?.clone(), shared.clone(), self.factory.clone())?;
+        let reactor =
+            Reactor::start(self.listener()?.clone(), shared.clone(), self.factory.clone(), self.wrap.clone())?;
         control.set_serving(true);
         control.wait_shutdown();
         reactor.stop();
@@ -231,7 +281,7 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
                 accepted => break accepted?,
             }
         };
-        serve_connection(stream, peer, shared, &*self.factory);
+        serve_connection(stream, peer, shared, &*self.factory, &self.wrap);
         Ok(true)
     }
 
@@ -248,8 +298,9 @@ fn serve_connection<H: BaseHTTPRequestHandler>(
     peer: SocketAddr,
     shared: Arc<Shared>,
     factory: &(dyn Fn() -> H + Send + Sync),
+    wrap: &Wrap,
 ) {
-    if let Some((mut handler, mut req, _)) = connection::open(stream, peer, &shared, factory) {
+    if let Some((mut handler, mut req, _)) = connection::open(stream, peer, &shared, factory, wrap) {
         handler.handle(&mut req);
     }
 }
