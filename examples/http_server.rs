@@ -14,6 +14,15 @@
 //!
 //! Each request is logged on stderr the way Python logs it; Ctrl-C stops
 //! the server after the requests in flight.
+//!
+//! HTTPS, as Python 3.14's `--tls-cert` (build with `--features tls`):
+//!
+//! ```text
+//! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+//!     -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem
+//! cargo run --release --features tls --example http_server -- --tls-cert cert.pem --tls-key key.pem 8443
+//! curl --cacert cert.pem https://localhost:8443/
+//! ```
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,11 +35,13 @@ mod cli;
 /// parsed below, as Python's `http.server` defines them.
 const CLI: cli::Cli = cli::Cli::new(
     "http_server",
-    "usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] [port]",
+    "usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] \
+     [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [port]",
 );
 
 const USAGE: &str = "\
-usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] [port]
+usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION]
+                   [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [port]
 
 positional arguments:
   port                  bind to this port (default: 8000)
@@ -41,7 +52,11 @@ options:
   -d, --directory DIRECTORY
                         serve this directory (default: current directory)
   -p, --protocol VERSION
-                        conform to this HTTP version (default: HTTP/1.0)";
+                        conform to this HTTP version (default: HTTP/1.0)
+  --tls-cert PATH       path to the TLS certificate chain file (PEM); serves HTTPS
+  --tls-key PATH        path to the TLS private key file (default: in the certificate file)
+  --tls-password-file PATH
+                        path to the password of an encrypted private key";
 
 /// The command line, with Python's defaults.
 struct Options {
@@ -49,6 +64,10 @@ struct Options {
     directory: std::path::PathBuf,
     protocol: String,
     port: u16,
+    /// `--tls-cert`, `--tls-key`, `--tls-password-file` (Python 3.14).
+    tls_cert: Option<std::path::PathBuf>,
+    tls_key: Option<std::path::PathBuf>,
+    tls_password_file: Option<std::path::PathBuf>,
 }
 
 /// Reads the arguments the way Python's `argparse` setup in `http.server`
@@ -60,6 +79,9 @@ fn parse_args() -> Result<Options, String> {
         directory: std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?,
         protocol: "HTTP/1.0".to_owned(),
         port: 8000,
+        tls_cert: None,
+        tls_key: None,
+        tls_password_file: None,
     };
     let mut port = None;
     let mut args = std::env::args().skip(1);
@@ -78,6 +100,9 @@ fn parse_args() -> Result<Options, String> {
             "-b" | "--bind" => options.bind = value("--bind")?,
             "-d" | "--directory" => options.directory = value("--directory")?.into(),
             "-p" | "--protocol" => options.protocol = value("--protocol")?,
+            "--tls-cert" => options.tls_cert = Some(value("--tls-cert")?.into()),
+            "--tls-key" => options.tls_key = Some(value("--tls-key")?.into()),
+            "--tls-password-file" => options.tls_password_file = Some(value("--tls-password-file")?.into()),
             _ if port.is_none() && !arg.starts_with('-') => {
                 port = Some(arg.parse::<u16>().map_err(|_| format!("invalid port: {arg:?}"))?);
             }
@@ -85,6 +110,9 @@ fn parse_args() -> Result<Options, String> {
         }
     }
     options.port = port.unwrap_or(8000);
+    if options.tls_cert.is_none() && (options.tls_key.is_some() || options.tls_password_file.is_some()) {
+        return Err("--tls-key and --tls-password-file require --tls-cert".to_owned());
+    }
     Ok(options)
 }
 
@@ -104,6 +132,14 @@ fn main() -> ExitCode {
     let address = format!("{}:{}", if options.bind.is_empty() { "0.0.0.0" } else { &options.bind }, options.port);
     let mut httpd =
         CLI.listen(address, HTTPServer::new((options.bind.as_str(), options.port), move || handler.clone()));
+    // HTTPS: the certificate and key, as Python 3.14's `--tls-cert`.
+    let https = options.tls_cert.is_some();
+    if let Some(cert) = &options.tls_cert {
+        if let Err(e) = use_tls(&mut httpd, cert, &options) {
+            eprintln!("http_server: error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     // Python: `HandlerClass.protocol_version = args.protocol`. With
     // HTTP/1.1 a client may send several requests on one connection.
     httpd.class_mut().protocol_version = options.protocol;
@@ -128,7 +164,8 @@ fn main() -> ExitCode {
     let addr = httpd.server_address();
     let host = addr.ip().to_string();
     let url_host = if addr.is_ipv6() { format!("[{host}]") } else { host.clone() };
-    println!("Serving HTTP on {host} port {} (http://{url_host}:{}/) ...", addr.port(), addr.port());
+    let (name, scheme) = if https { ("HTTPS", "https") } else { ("HTTP", "http") };
+    println!("Serving {name} on {host} port {} ({scheme}://{url_host}:{}/) ...", addr.port(), addr.port());
 
     if let Err(e) = httpd.serve_forever() {
         eprintln!("http_server: {e}");
@@ -136,4 +173,26 @@ fn main() -> ExitCode {
     }
     println!("\nKeyboard interrupt received, exiting.");
     ExitCode::SUCCESS
+}
+
+/// Serves HTTPS with the certificate chain `cert` and the key
+/// (`--tls-key`, or the certificate file itself, as in Python).
+#[cfg(feature = "tls")]
+fn use_tls(
+    httpd: &mut HTTPServer<SimpleHTTPRequestHandler>,
+    cert: &std::path::Path,
+    options: &Options,
+) -> Result<(), String> {
+    let key = options.tls_key.as_deref().unwrap_or(cert);
+    // rustls reads only unencrypted keys: with a password file, an
+    // encrypted key is refused with the command that decrypts it.
+    let tls = basehttp::TlsConfig::from_pem_files(cert, key).map_err(|e| e.to_string())?;
+    httpd.set_tls(tls);
+    Ok(())
+}
+
+/// Without the `tls` feature there is no HTTPS: say how to get it.
+#[cfg(not(feature = "tls"))]
+fn use_tls(_: &mut HTTPServer<SimpleHTTPRequestHandler>, _: &std::path::Path, _: &Options) -> Result<(), String> {
+    Err("this build has no TLS support: build with `--features tls` (cargo run --features tls --example http_server -- ...)".into())
 }
