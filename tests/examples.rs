@@ -6,12 +6,13 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::Client;
+use support::{find, header_value, latin1, Client, IO_TIMEOUT};
 
 /// A running example, killed when dropped.
 struct Example {
@@ -289,4 +290,202 @@ fn hello_speaks_like_a_command_line_tool() {
 #[test]
 fn http_server_speaks_like_a_command_line_tool() {
     speaks_like_a_command_line_tool("http_server", &["--protocol"]);
+}
+
+/// Reads one chunked body from `c` (its head already read), decoded with
+/// the runtime's `ChunkedDecoder`; `progress` sees the body decoded so far
+/// after each read (to time when parts arrived). Returns the body and the
+/// bytes of it as sent (sizes, data, the last chunk and trailers).
+fn read_chunked(c: &mut Client, mut progress: impl FnMut(&[u8])) -> (Vec<u8>, Vec<u8>) {
+    let mut decoder = basehttp::ChunkedDecoder::new();
+    let (mut body, mut wire) = (Vec::new(), Vec::new());
+    let mut out = vec![0; 1 << 16];
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        let mut used = 0;
+        while !decoder.is_done() && used < c.buf.len() {
+            let (n, produced) = decoder.decode(&c.buf[used..], &mut out).expect("a valid chunked body");
+            body.extend_from_slice(&out[..produced]);
+            used += n;
+        }
+        wire.extend(c.buf.drain(..used));
+        progress(&body);
+        if decoder.is_done() {
+            return (body, wire);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "the chunked body did not end within {IO_TIMEOUT:?}: {:?}", latin1(&wire));
+        assert!(c.read_some(left), "the server closed inside the chunked body: {:?}", latin1(&wire));
+    }
+}
+
+/// What `sse` sends for events `first..=20`.
+fn sse_events(first: u32) -> String {
+    let events: String = (first..=20).map(|n| format!("id: {n}\ndata: event {n}\n\n")).collect();
+    format!("retry: 2000\n\n{events}")
+}
+
+/// Issue 14: each event reaches the client when it is produced (a chunk
+/// flushed every 100 ms, not one body at the end), the last chunk ends the
+/// stream, and the connection then carries the next request.
+#[test]
+fn sse_streams_events_as_they_happen() {
+    let ex = Example::start("sse", &["0"]);
+    let mut c = Client::connect(ex.port);
+    let start = Instant::now();
+    c.send(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    let head = c.read_until(b"\r\n\r\n");
+    let text = latin1(&head);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(header_value(&head, "Content-Type").as_deref(), Some("text/event-stream"), "{text}");
+    assert_eq!(header_value(&head, "Cache-Control").as_deref(), Some("no-cache"), "{text}");
+    assert_eq!(header_value(&head, "Transfer-Encoding").as_deref(), Some("chunked"), "{text}");
+    assert_eq!(header_value(&head, "Content-Length"), None, "{text}");
+
+    let (mut first, mut last) = (None, None);
+    let (body, wire) = read_chunked(&mut c, |body| {
+        if first.is_none() && find(body, b"data: event 1\n\n").is_some() {
+            first = Some(start.elapsed());
+        }
+        if last.is_none() && find(body, b"data: event 20\n\n").is_some() {
+            last = Some(start.elapsed());
+        }
+    });
+    let (first, last) = (first.expect("event 1"), last.expect("event 20"));
+    assert!(first < Duration::from_secs(1), "the first event took {first:?}");
+    // 19 pauses of 100 ms between the 20 events.
+    assert!(last >= Duration::from_millis(1500), "the stream took only {last:?}: not paced");
+    assert!(last - first >= Duration::from_millis(1500), "event 1 at {first:?}, event 20 at {last:?}");
+    assert_eq!(String::from_utf8(body).unwrap(), sse_events(1));
+    assert!(wire.ends_with(b"\r\n0\r\n\r\n"), "{:?}", latin1(&wire));
+    assert!(c.buf.is_empty(), "bytes after the body: {:?}", latin1(&c.buf));
+
+    // Keep-alive: the same connection answers the next request.
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let page = latin1(&c.read_response());
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains("new EventSource('/events')"), "{page}");
+}
+
+/// An HTTP/1.0 client gets the same events close-delimited; a reconnecting
+/// EventSource (`Last-Event-ID`) gets the rest, or `204` when none is left.
+#[test]
+fn sse_falls_back_to_close_delimited_and_resumes() {
+    let ex = Example::start("sse", &["0"]);
+    let r = ex.get("/events");
+    assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+    assert!(!r.contains("Transfer-Encoding") && !r.contains("Content-Length"), "{r}");
+    assert_eq!(body(&r), sse_events(1));
+    let resumed = ex.exchange(b"GET /events HTTP/1.0\r\nLast-Event-ID: 18\r\n\r\n");
+    assert_eq!(body(&resumed), sse_events(19));
+    let done = ex.exchange(b"GET /events HTTP/1.0\r\nLast-Event-ID: 20\r\n\r\n");
+    assert!(done.starts_with("HTTP/1.1 204 No Content\r\n"), "{done}");
+    assert_eq!(body(&done), "");
+}
+
+/// The WebSocket handshake in `do_GET`, then `req.upgrade()` and
+/// tungstenite: text and binary messages come back, a ping gets its pong,
+/// a close its close, and then the server closes the connection.
+#[test]
+fn websocket_echo_echoes_messages() {
+    use tungstenite::{Bytes, Message};
+
+    let ex = Example::start("websocket_echo", &["0"]);
+    let page = ex.get("/");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.contains(r#"id="log""#) && page.contains("new WebSocket('ws://' + location.host + '/ws')"), "{page}");
+
+    let stream = TcpStream::connect(("127.0.0.1", ex.port)).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    let (mut ws, response) = tungstenite::client(format!("ws://127.0.0.1:{}/ws", ex.port), stream).expect("handshake");
+    assert_eq!(response.status(), 101);
+
+    ws.send(Message::text("hello")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("hello"));
+    ws.send(Message::binary(vec![0u8, 1, 2, 255])).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(vec![0u8, 1, 2, 255]));
+    // Larger than the runtime's buffers both ways (1 MiB).
+    let big: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    ws.send(Message::binary(big.clone())).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::binary(big));
+    ws.send(Message::Ping(Bytes::from_static(b"are you there"))).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::Pong(Bytes::from_static(b"are you there")));
+
+    ws.close(None).unwrap();
+    loop {
+        match ws.read() {
+            Ok(Message::Close(_)) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            other => panic!("expected the close handshake to end, got {other:?}"),
+        }
+    }
+}
+
+/// A frame sent in the same packet as the handshake reaches the echo
+/// (`Upgraded` starts with the bytes read past the request head); a `GET
+/// /ws` that is no WebSocket handshake gets `400`.
+#[test]
+fn websocket_echo_handshake_edges() {
+    let ex = Example::start("websocket_echo", &["0"]);
+    let mut c = Client::connect(ex.port);
+    let mut request = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\
+        Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        .to_vec();
+    // A masked text frame "hi" (client frames are masked).
+    let mask = [1u8, 2, 3, 4];
+    request.extend([0x81, 0x82]);
+    request.extend(mask);
+    request.extend(b"hi".iter().zip(mask).map(|(b, m)| b ^ m));
+    c.send(&request);
+    let head = latin1(&c.read_until(b"\r\n\r\n"));
+    assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
+    // RFC 6455's own example key and answer.
+    assert!(head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), "{head}");
+    assert_eq!(c.read_exact_n(4), b"\x81\x02hi");
+
+    let plain = ex.exchange(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(plain.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{plain}");
+    assert!(plain.contains("Expected the header Upgrade: websocket"), "{plain}");
+    let old = ex.exchange(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\n\
+        Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert!(old.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{old}");
+}
+
+/// A generated download: 100,000 rows streamed chunked, decoded here; the
+/// same close-delimited on HTTP/1.0; a bad `rows` is a `400`.
+#[test]
+fn csv_download_streams_generated_rows() {
+    let ex = Example::start("csv_download", &["0"]);
+    let mut c = Client::connect(ex.port);
+    c.send(b"GET /data.csv?rows=100000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let head = c.read_until(b"\r\n\r\n");
+    let text = latin1(&head);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert_eq!(header_value(&head, "Content-Type").as_deref(), Some("text/csv; charset=utf-8"), "{text}");
+    assert_eq!(
+        header_value(&head, "Content-Disposition").as_deref(),
+        Some("attachment; filename=\"data.csv\""),
+        "{text}"
+    );
+    assert_eq!(header_value(&head, "Transfer-Encoding").as_deref(), Some("chunked"), "{text}");
+    let (csv, _) = read_chunked(&mut c, |_| {});
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.ends_with('\n'));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 100_001, "a header and 100,000 rows");
+    assert_eq!(lines[0], "id,name,value");
+    assert_eq!(lines[1], "1,item-1,79.19");
+    assert_eq!(lines[100_000], "100000,item-100000,0.00");
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        assert!(line.starts_with(&format!("{i},item-{i},")), "row {i}: {line:?}");
+    }
+
+    let old = ex.get("/data.csv?rows=3");
+    assert!(old.starts_with("HTTP/1.1 200 OK\r\n") && !old.contains("Transfer-Encoding"), "{old}");
+    assert_eq!(body(&old), "id,name,value\n1,item-1,79.19\n2,item-2,58.38\n3,item-3,37.57\n");
+    assert!(ex.get("/data.csv?rows=lots").starts_with("HTTP/1.1 400 Bad Request\r\n"));
+    assert!(ex.get("/other.csv").starts_with("HTTP/1.1 404 Not Found\r\n"));
 }
