@@ -70,6 +70,11 @@ impl Request {
     /// Refused with an `InvalidInput` error after a `Content-Length`
     /// header (and a `Content-Length` after it is refused too).
     ///
+    /// A `HEAD` request, or a `204`/`304` status, has no body: the head
+    /// says `chunked`, and whatever the handler writes is dropped (as with
+    /// [`discard_body`](Self::discard_body)), so a `do_GET` can answer
+    /// `HEAD` unchanged.
+    ///
     /// ```
     /// use basehttp::{BaseHTTPRequestHandler, HandlerResult, Request};
     /// use std::io::Write;
@@ -118,6 +123,14 @@ impl Request {
         }
         self.send_header("Transfer-Encoding", "chunked")?;
         self.io.framing = Framing::Chunked;
+        // No body on the wire for HEAD or a 204/304 (RFC 9110 §9.3.2,
+        // §15.3.5, §15.4.5), so no last chunk either (`finish_chunked`):
+        // every chunk byte is dropped, flushed or not, or a handler that
+        // writes its GET body would put chunks without an end in front of
+        // the connection's next response.
+        if self.command == "HEAD" || matches!(self.status, 204 | 304) {
+            self.io.discard_body = true;
+        }
         Ok(())
     }
 
