@@ -8,10 +8,7 @@
 //! upgraded connections open.
 //!
 //! Every wait is bounded; timing bounds are loose enough for a loaded
-//! 2-core machine. One test is `#[ignore]`d: it shows a runtime bug that
-//! is not fixed yet (an upgraded connection whose handler still runs counts
-//! twice toward `max_connections`); `cargo test --test runtime_streaming --
-//! --ignored` runs it.
+//! 2-core machine.
 
 mod support;
 
@@ -1014,7 +1011,6 @@ fn an_upgraded_connection_handed_to_a_thread_counts_once_toward_max_connections(
 /// `Upgraded`'s, `Control::register` in upgrade.rs), so it counts twice
 /// toward `max_connections`: two such connections count 4.
 #[test]
-#[ignore = "runtime bug: an upgraded connection counts twice toward max_connections while its handler runs"]
 fn an_upgraded_connection_kept_by_its_handler_counts_once_toward_max_connections() {
     third_connection_is_served_next_to_two_upgraded("/echo");
 }

@@ -41,7 +41,7 @@ impl Control {
         let slot = Arc::new(ConnSlot { stream, idle: AtomicBool::new(false) });
         self.conns.lock().unwrap_or_else(|e| e.into_inner()).insert(id, slot.clone());
         self.add_active(1);
-        SlotGuard { control: self.clone(), id, slot }
+        SlotGuard { control: self.clone(), id, slot, counted: true }
     }
 
     /// Marks a connection idle or busy. Returns `false` if it went idle
@@ -120,12 +120,30 @@ pub(crate) struct SlotGuard {
     pub(crate) control: Arc<Control>,
     id: u64,
     pub(crate) slot: Arc<ConnSlot>,
+    /// Whether this guard holds the registration (see [`take`](Self::take)).
+    counted: bool,
+}
+
+impl SlotGuard {
+    /// Moves the registration out (to a connection a handler took over),
+    /// leaving a guard that counts nothing and unregisters nothing.
+    pub(crate) fn take(&mut self) -> SlotGuard {
+        let inert = SlotGuard {
+            control: self.control.clone(),
+            id: self.id,
+            slot: Arc::new(ConnSlot { stream: None, idle: AtomicBool::new(false) }),
+            counted: false,
+        };
+        std::mem::replace(self, inert)
+    }
 }
 
 impl Drop for SlotGuard {
     fn drop(&mut self) {
-        self.control.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
-        self.control.add_active(-1);
+        if self.counted {
+            self.control.conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+            self.control.add_active(-1);
+        }
     }
 }
 

@@ -121,14 +121,17 @@ impl Request {
                 "a Content-Length was already sent: a body has one framing",
             ));
         }
-        self.send_header("Transfer-Encoding", "chunked")?;
+        // A 1xx or 204 never carries Transfer-Encoding (RFC 9112 §6.1).
+        if self.status >= 200 && self.status != 204 {
+            self.send_header("Transfer-Encoding", "chunked")?;
+        }
         self.io.framing = Framing::Chunked;
         // No body on the wire for HEAD or a 204/304 (RFC 9110 §9.3.2,
         // §15.3.5, §15.4.5), so no last chunk either (`finish_chunked`):
         // every chunk byte is dropped, flushed or not, or a handler that
         // writes its GET body would put chunks without an end in front of
         // the connection's next response.
-        if self.command == "HEAD" || matches!(self.status, 204 | 304) {
+        if self.command == "HEAD" || self.status < 200 || matches!(self.status, 204 | 304) {
             self.io.discard_body = true;
         }
         Ok(())

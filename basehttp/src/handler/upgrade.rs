@@ -179,10 +179,9 @@ impl Request {
         let consumed = early.len();
         self.io.consume(consumed);
         self.io.eof = true;
-        // The connection stays registered (max_connections, shutdown) for
-        // as long as the `Upgraded` lives; the request's own registration
-        // ends when the runtime drops the request.
-        let slot = self.shared.control.register(self.slot.slot.stream.clone());
+        // The connection's registration (max_connections, shutdown) moves
+        // to the `Upgraded` and lasts as long as it does.
+        let slot = self.slot.take();
         self.upgraded = true;
         self.close_connection = true;
         Ok(Upgraded { io, peer: self.client_address, _slot: slot })
