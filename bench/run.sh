@@ -4,6 +4,8 @@
 # http.server, and against the canned-epoll floor (no HTTP parsing at all).
 # With --blocking, the blocking-handlers section instead: handlers that sleep or
 # compute, against thread per connection, astra, tiny_http, hyper and CPython.
+# With --tls, the TLS section instead: bench_hello over HTTPS against hyper with
+# tokio-rustls.
 #
 # Usage: bench/run.sh [--quick] [options]
 #
@@ -26,8 +28,10 @@
 #                      connections while BENCH_IDLE10K_FRESH (5) fresh requests are
 #                      timed; peak RSS and threads (the issue's 10k-idle target)
 #   --blocking         the blocking-handlers section instead (see below)
+#   --tls              the TLS section instead (see below)
 #   --out FILE         result file (default bench/results/<date>[-quick].md; with
-#                      --blocking <date>-blocking[-quick].md); the whole
+#                      --blocking <date>-blocking[-quick].md, with --tls
+#                      <date>-tls[-quick].md); the whole
 #                      console output goes beside it as FILE minus .md plus .console.txt,
 #                      and the raw numbers as .raw.jsonl
 #   --no-build         use the binaries of the last build (fails if there are none)
@@ -57,6 +61,27 @@
 # with --quick. Results: bench/results/<date>-blocking[-quick].md, .raw.jsonl,
 # .console.txt.
 #
+# --tls: HTTPS. Its servers (--peers subsets them): basehttp (bench_hello built
+# with the feature tls, into BENCH_CACHE/target/basehttp_tls, so the plain
+# sections' build is untouched) and hyper_rustls (hyper 1 + tokio + tokio-rustls,
+# ring; the reference). Both load one certificate made for the run (ECDSA P-256,
+# self-signed, in the run's work folder) and use rustls' defaults with ring: TLS
+# 1.3 and 1.2, ALPN http/1.1. wrk speaks https (OpenSSL) with an LD_PRELOAD
+# library (bench/lib/wrk_tls_handshakes.c, built with cc) that counts its full
+# and resumed handshakes and can turn resumption off. Its scenarios (--scenarios
+# subsets them; default c16,c64,new16,resume16):
+#                        cN       keep-alive over TLS, N connections
+#                        newN     N connections, `Connection: close` on every
+#                                 request and resumption off: every request a new
+#                                 TCP connection and a full TLS handshake
+#                        resumeN  the same with wrk as it is: each reconnect
+#                                 resumes the TLS 1.3 session (PSK + X25519)
+#                        pipeN    pipelined, as in the hello-world section
+# Each round, every server serves them all in one fresh process. Before the
+# first scenario, `openssl s_client` records what OpenSSL's defaults negotiate
+# (protocol, cipher suite, key exchange, signature). About 3 minutes for 3
+# rounds. Results: bench/results/<date>-tls[-quick].md, .raw.jsonl, .console.txt.
+#
 # Environment (defaults in brackets, quick mode's second):
 #   BENCH_DURATION [5 | 1]     seconds of each measured wrk run (whole seconds)
 #   BENCH_WARMUP [1 | 0]       unrecorded wrk seconds before each measured run
@@ -64,7 +89,7 @@
 #   BENCH_IDLE_HOLD [3 | 1]    seconds the idle connections are held
 #   BENCH_SERVER_CPU [1]       taskset CPU list of the servers
 #   BENCH_CLIENT_CPU [0]       taskset CPU list of wrk and the other clients
-#   BENCH_PORT_BASE [23100]    servers listen on 127.0.0.1:BASE+1 .. BASE+9
+#   BENCH_PORT_BASE [23100]    servers listen on 127.0.0.1:BASE+1 .. BASE+10
 #   BENCH_PIPELINE_DEPTH [16]  requests per pipelined write
 #   BENCH_CACHE [~/.cache/basehttp-bench]  peers' target dirs, run logs
 #   CARGO_TARGET_DIR           where bench_hello is built (cargo's default otherwise)
@@ -90,7 +115,8 @@
 # NOT MET, and writes them, the raw numbers, the machine and the versions to the
 # result file. Servers run one at a time on fixed ports and are all stopped on exit.
 # With --blocking the same for its six servers and scenarios, with ratios to
-# thread per connection (bench/lib/report_blocking.py).
+# thread per connection (bench/lib/report_blocking.py); with --tls for its two
+# servers, with ratios to hyper_rustls (bench/lib/report_tls.py).
 set -uo pipefail
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -100,7 +126,7 @@ lib=$bench/lib
 usage() { sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-quick=0; build=1; out=""; rounds=""; peers_arg=""; scen_arg=""; idle10k=0; blocking=0
+quick=0; build=1; out=""; rounds=""; peers_arg=""; scen_arg=""; idle10k=0; blocking=0; tls=0
 args_seen=("$@")
 while [ $# -gt 0 ]; do
     case $1 in
@@ -112,6 +138,7 @@ while [ $# -gt 0 ]; do
         --no-build) build=0 ;;
         --idle10k) idle10k=1 ;;
         --blocking) blocking=1 ;;
+        --tls) tls=1 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -141,15 +168,22 @@ port_base=${BENCH_PORT_BASE:-23100}
 export BENCH_PIPELINE_DEPTH=${BENCH_PIPELINE_DEPTH:-16}
 cache=${BENCH_CACHE:-$HOME/.cache/basehttp-bench}
 # The order fixes the ports: BASE+1 for basehttp ... BASE+7 for python, BASE+8 for
-# threads, BASE+9 for astra (the last two are the blocking section's).
-all_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra)
+# threads, BASE+9 for astra (the blocking section's), BASE+10 for hyper_rustls (the
+# TLS section's; basehttp keeps BASE+1 there).
+all_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra hyper_rustls)
 hello_peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python)
 hello_scenarios=idle1000,c1,c16,c64,c256,close16,pipe16
 # The blocking section: the servers that have the /sleep/N and /spin/N routes.
 blocking_peers=(basehttp threads astra tiny_http hyper python)
 blocking_scenarios=sleep1c64,sleep1c256,sleep5c64,sleep5c256,sleep20c64,sleep20c256,spin200c64,mixed16
+# The TLS section: bench_hello built with the feature tls, and hyper with tokio-rustls.
+tls_peers=(basehttp hyper_rustls)
+tls_scenarios=c16,c64,new16,resume16
+[ $((blocking + tls)) -le 1 ] || die "--blocking and --tls are separate sections: pick one"
 if [ $blocking = 1 ]; then
     default_peers=("${blocking_peers[@]}"); default_scenarios=$blocking_scenarios
+elif [ $tls = 1 ]; then
+    default_peers=("${tls_peers[@]}"); default_scenarios=$tls_scenarios
 else
     default_peers=("${hello_peers[@]}"); default_scenarios=$hello_scenarios
 fi
@@ -189,9 +223,22 @@ if [ $blocking = 1 ]; then
     [[ $idle_count_wait =~ ^[0-9]+$ ]] || die "BENCH_IDLE_COUNT_WAIT wants whole seconds"
     [[ $tiny_threads =~ ^[1-9][0-9]*$ ]] && [ "$tiny_threads" -le 4096 ] ||
         die "BENCH_TINY_HTTP_THREADS wants a number from 1 to 4096"
+elif [ $tls = 1 ]; then
+    for s in "${scenarios[@]}"; do
+        [[ $s =~ ^(c|new|resume|pipe)[1-9][0-9]*$ ]] ||
+            die "unknown scenario '$s' (--tls: cN, newN, resumeN, pipeN)"
+    done
+    [ $idle10k = 0 ] || die "--idle10k belongs to the hello-world section, not --tls"
+    for p in "${peers[@]}"; do
+        printf '%s\n' "${tls_peers[@]}" | grep -qx -- "$p" ||
+            die "peer '$p' is not in the TLS section (${tls_peers[*]})"
+    done
 else
     for s in "${scenarios[@]}"; do
         [[ $s =~ ^(idle|c|close|pipe)[1-9][0-9]*$ ]] || die "unknown scenario '$s'"
+    done
+    for p in "${peers[@]}"; do
+        [ "$p" != hyper_rustls ] || die "hyper_rustls serves HTTPS only: it belongs to --tls"
     done
 fi
 port_of() {
@@ -207,8 +254,14 @@ is_slow() {
     for s in "${slow_peers[@]}"; do [ "$s" = "$1" ] && return 0; done
     return 1
 }
+# What build.sh calls each server: in the TLS section basehttp is bench_hello
+# built with the feature tls (basehttp_tls), a build of its own.
+build_name() {
+    if [ $tls = 1 ] && [ "$1" = basehttp ]; then echo basehttp_tls; else echo "$1"; fi
+}
 # The 10k-idle phase needs basehttp even when --peers leaves it out of the rounds.
-build_peers=("${peers[@]}")
+build_peers=()
+for p in "${peers[@]}"; do build_peers+=("$(build_name "$p")"); done
 if [ $idle10k = 1 ] && ! printf '%s\n' "${peers[@]}" | grep -qx basehttp; then
     build_peers+=(basehttp)
 fi
@@ -221,6 +274,15 @@ if ! command -v wrk >/dev/null; then
     echo "== wrk is missing: installing it (apt-get install wrk)" >&2
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update && $sudo apt-get install -y wrk || die "could not install wrk"
+fi
+if [ $tls = 1 ]; then
+    # openssl makes the certificate and checks what is negotiated; cc builds the
+    # wrk library that counts (and, for newN, forces) full handshakes.
+    for tool in openssl cc; do
+        command -v $tool >/dev/null || die "--tls needs $tool (apt-get install openssl gcc)"
+    done
+    ldd "$(command -v wrk)" 2>/dev/null | grep -q libssl ||
+        echo "run.sh: warning: this wrk does not seem to link OpenSSL; https runs may fail" >&2
 fi
 if [ "$(nproc)" -lt 2 ]; then
     echo "run.sh: warning: fewer than 2 CPUs; server and wrk share one core" >&2
@@ -254,6 +316,17 @@ fi
 declare -A exe
 while IFS=$'\t' read -r name path; do exe[$name]=$path; done < "$servers_file"
 for p in "${build_peers[@]}"; do [ -x "${exe[$p]:-}" ] || die "no executable for $p (build it)"; done
+# From here on exe[PEER] is the server the rounds start under that name.
+for p in "${peers[@]}"; do exe[$p]=${exe[$(build_name "$p")]}; done
+wrk_shim=""
+if [ $tls = 1 ]; then
+    wrk_shim=$cache/wrk_tls/wrk_tls_handshakes.so
+    if [ $build = 1 ] || [ ! -s "$wrk_shim" ]; then
+        mkdir -p "$cache/wrk_tls"
+        cc -O2 -Wall -shared -fPIC -o "$wrk_shim.new" "$lib/wrk_tls_handshakes.c" &&
+            mv "$wrk_shim.new" "$wrk_shim" || die "could not build $lib/wrk_tls_handshakes.c"
+    fi
+fi
 
 # ---- running servers -------------------------------------------------------------------
 work=$(mktemp -d "$cache/run.XXXXXX")
@@ -286,10 +359,34 @@ trap 'echo "run.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 port_busy() { ss -ltnH "sport = :$1" 2>/dev/null | grep -q .; }
 
-# Extra arguments after the port, per server: only tiny_http's pool size, and
-# only in the blocking section.
+# Extra arguments after the port, per server: tiny_http's pool size in the
+# blocking section, the certificate and key in the TLS section.
 declare -A server_args=()
 [ $blocking = 0 ] || server_args[tiny_http]=$tiny_threads
+probe_tls=()
+tls_desc=""
+if [ $tls = 1 ]; then
+    # One certificate for the run, loaded by both servers: ECDSA P-256, self-signed
+    # (wrk does not verify it), for 127.0.0.1.
+    [[ $work != *[[:space:]]* ]] || die "the work folder $work has blanks in its path (BENCH_CACHE)"
+    mkdir -p "$work/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" 2> "$work/tls/openssl.log" ||
+        die "openssl could not make the certificate: $(tail -1 "$work/tls/openssl.log")"
+    # What openssl says it made, e.g. "id-ecPublicKey P-256 (256 bit) (prime256v1),
+    # self-signed ecdsa-with-SHA256, CN=127.0.0.1".
+    tls_desc=$(openssl x509 -in "$work/tls/cert.pem" -noout -text | awk '
+        /Signature Algorithm:/ && !sig { sig = $NF }
+        /Public Key Algorithm:/ { alg = $NF }
+        /Public-Key:/ { bits = $2 " " $3 }
+        /NIST CURVE:/ { curve = $NF }
+        /ASN1 OID:/ { oid = $NF }
+        END { printf "%s %s %s (%s), self-signed %s, CN=127.0.0.1", alg, curve, bits, oid, sig }')
+    server_args[basehttp]="--tls-cert $work/tls/cert.pem --tls-key $work/tls/key.pem"
+    server_args[hyper_rustls]="$work/tls/cert.pem $work/tls/key.pem"
+    probe_tls=(--tls)
+fi
 
 # start_server PEER PORT LOG: sets server_pid, returns non-zero if it does not answer.
 start_server() {
@@ -300,7 +397,7 @@ start_server() {
     # shellcheck disable=SC2086 # server_args holds words to split, or nothing
     setsid taskset -c "$server_cpu" "${exe[$peer]}" "$port" ${server_args[$peer]:-} >> "$log" 2>&1 < /dev/null &
     server_pid=$!
-    if ! python3 "$lib/probe.py" ready "$port" 15; then
+    if ! python3 "$lib/probe.py" ready "$port" 15 "${probe_tls[@]}"; then
         echo "no answer on port $port within 15 s" >> "$log"
         return 1
     fi
@@ -310,11 +407,14 @@ start_server() {
 record() { printf '%s\n' "$1" >> "$raw"; }
 
 run_scenario() {  # PEER PORT ROUND SCENARIO
-    local peer=$1 port=$2 round=$3 sc=$4 n tags duration=$duration warmup=$warmup
+    local peer=$1 port=$2 round=$3 sc=$4 n tags duration=$duration warmup=$warmup wrk_tls=()
     n=${sc##*[a-z]}
     if is_slow "$peer"; then duration=$slow_duration; warmup=$slow_warmup; fi
     tags=(--tag "peer=$peer" --tag "round=$round" --tag "scenario=$sc" --tag "conns=$n")
     tags+=(--tag "duration_s=$duration" --tag "warmup_s=$warmup")
+    # The TLS section: https, wrk with the handshake-counting library, resumption
+    # as wrk does it unless the scenario turns it off.
+    [ $tls = 0 ] || wrk_tls=(--tls --tls-preload "$wrk_shim" --tag "section=tls")
     case $sc in
         idle[0-9]*)
             local budget=15 idle_hold=$hold fresh=1
@@ -326,6 +426,14 @@ run_scenario() {  # PEER PORT ROUND SCENARIO
                 --open-budget "$budget" "${tags[@]}" >> "$raw" &
             helper_pid=$!; wait "$helper_pid"; helper_pid=""
             ;;
+        new[0-9]* | resume[0-9]*)  # the TLS section's: a new connection per request
+            local how resume=1
+            [[ $sc == new* ]] && resume=0
+            how=$(python3 "$lib/probe.py" close "$port" --tls)
+            python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" --close \
+                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" "${wrk_tls[@]}" \
+                --tls-resume "$resume" "${tags[@]}" --tag "close_behaviour=$how" >> "$raw"
+            ;;
         close[0-9]*)
             local how
             how=$(python3 "$lib/probe.py" close "$port")
@@ -335,12 +443,12 @@ run_scenario() {  # PEER PORT ROUND SCENARIO
             ;;
         c[0-9]*)
             python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" \
-                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" "${tags[@]}" >> "$raw"
+                --duration "$duration" --warmup "$warmup" --cpu "$client_cpu" "${wrk_tls[@]}" "${tags[@]}" >> "$raw"
             ;;
         pipe[0-9]*)
             python3 "$lib/wrk_run.py" --pid "$server_pid" --port "$port" --conns "$n" \
                 --lua "$lib/pipeline.lua" --duration "$duration" --warmup "$warmup" \
-                --cpu "$client_cpu" "${tags[@]}" --tag "depth=$BENCH_PIPELINE_DEPTH" >> "$raw"
+                --cpu "$client_cpu" "${wrk_tls[@]}" "${tags[@]}" --tag "depth=$BENCH_PIPELINE_DEPTH" >> "$raw"
             ;;
         sleep[0-9]*c[0-9]* | spin[0-9]*c[0-9]* | mixed[0-9]*)
             local path=/ extra=() work_tag=()
@@ -410,6 +518,14 @@ if [ $blocking = 1 ]; then
         "$client_cpu; load average $load_start" >&2
     echo "== estimated time: about $(((estimate + 59) / 60)) minutes (${estimate} s), until about" \
         "$(date -d "+$estimate seconds" +%H:%M 2>/dev/null || echo '?')" >&2
+elif [ $tls = 1 ]; then
+    # Per run its warm-up and measurement plus about 1 s of starting wrk and the
+    # probes; per server start about 2 s.
+    estimate=$(((n_peers * (${#scenarios[@]} * (warmup + duration + 1) + 2)) * rounds))
+    echo "== TLS: $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds; ${duration}s runs," \
+        "${warmup}s warm-up; servers on CPU $server_cpu, wrk on CPU $client_cpu; certificate:" \
+        "$tls_desc; load average $load_start" >&2
+    echo "== estimated time: about $(((estimate + 59) / 60)) minutes (${estimate} s)" >&2
 else
     echo "== $n_peers servers x ${#scenarios[@]} scenarios x $rounds rounds;" \
         "${duration}s runs, ${warmup}s warm-up (slow peers ${slow_peers[*]:-none}: ${slow_duration}s," \
@@ -440,6 +556,9 @@ for round in $(seq 1 "$rounds"); do
                     break
                 fi
                 [ $blocking = 0 ] || record_fresh "$peer" "$round"
+                # What OpenSSL's client defaults (wrk's library) negotiate with this server.
+                [ $tls = 0 ] || python3 "$lib/probe.py" tls "$port" --tag "peer=$peer" \
+                    --tag "round=$round" >> "$raw"
             fi
             run_scenario "$peer" "$port" "$round" "$sc"
             [ $blocking = 0 ] || progress_line
@@ -481,7 +600,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the report -----------------------------------------------------------------------------
 if [ -z "$out" ]; then
-    stem=$bench/results/$(date -u +%Y-%m-%d)$([ $blocking = 1 ] && echo -blocking)$([ $quick = 1 ] && echo -quick)
+    stem=$bench/results/$(date -u +%Y-%m-%d)$([ $blocking = 1 ] && echo -blocking)$([ $tls = 1 ] && echo -tls)$([ $quick = 1 ] && echo -quick)
     out=$stem.md
     [ -e "$out" ] && out=$stem-$(date -u +%H%M%S).md
 fi
@@ -492,6 +611,10 @@ if [ $blocking = 1 ]; then
         --meta "mixed_bg_path=$mixed_bg_path" --meta "mixed_lead_s=$mixed_lead"
         --meta "wrk_timeout_s=$blocking_timeout" --meta "idle_count_wait_s=$idle_count_wait"
         --meta "tiny_http_threads=$tiny_threads")
+elif [ $tls = 1 ]; then
+    report=(python3 "$lib/report_tls.py" --meta "tls_cert=$tls_desc"
+        --meta "openssl=$(openssl version)"
+        --meta "wrk_libssl=$(ldd "$(command -v wrk)" 2>/dev/null | awk '/libssl/ { print $3 }')")
 else
     report=(python3 "$lib/report.py")
 fi

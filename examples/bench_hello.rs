@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! cargo run --release --example bench_hello -- [PORT]
+//! cargo run --release -p basehttp-examples --features tls --example bench_hello -- \
+//!     --tls-cert cert.pem --tls-key key.pem [PORT]
 //! ```
 //!
 //! HTTP/1.1 with keep-alive, `Content-Length`, no access log. Errors the
@@ -21,6 +23,12 @@
 //!
 //! Any other path gets the hello answer. `/` itself costs what it did before
 //! these routes: the path is looked at only when it is not `/`.
+//!
+//! With `--tls-cert CERT --tls-key KEY` (only in a build with the feature
+//! `tls`) it serves the same over HTTPS, for the TLS section
+//! (`bench/run.sh --tls`): `TlsConfig::from_pem_files(CERT, KEY)` as it comes
+//! (rustls with ring, TLS 1.3 and 1.2, ALPN `http/1.1`). Without the
+//! feature the flags are refused with a note on how to build with it.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -29,8 +37,8 @@ use basehttp::{BaseHTTPRequestHandler, HTTPServer, HandlerResult, Request};
 
 mod cli;
 
-/// The command line: the port (see `cli/mod.rs`).
-const CLI: cli::Cli = cli::Cli::new("bench_hello", "usage: bench_hello [-h] [PORT]");
+/// The command line: the port and the TLS files (see `cli/mod.rs`).
+const CLI: cli::Cli = cli::Cli::new("bench_hello", "usage: bench_hello [-h] [--tls-cert CERT --tls-key KEY] [PORT]");
 
 const BODY: &[u8] = b"Hello, world!";
 const MAX_SLEEP_MS: u64 = 10_000;
@@ -109,11 +117,66 @@ impl BaseHTTPRequestHandler for Hello {
     fn log_request(_req: &Request, _code: Option<u16>, _size: Option<u64>) {}
 }
 
+/// The command line: `[--tls-cert CERT --tls-key KEY] [PORT]`, flags and
+/// port in any order. Returns the port and the two files, if given.
+fn command_line() -> (u16, Option<(String, String)>) {
+    let (mut port, mut cert, mut key) = (None, None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{}", CLI.usage);
+                std::process::exit(0)
+            }
+            "--tls-cert" | "--tls-key" => {
+                let value = args.next().unwrap_or_else(|| CLI.usage_error(format!("{arg} needs a file")));
+                *(if arg == "--tls-cert" { &mut cert } else { &mut key }) = Some(value);
+            }
+            _ if port.is_none() && !arg.starts_with('-') => {
+                port = Some(arg.parse().unwrap_or_else(|_| CLI.usage_error(format!("invalid port: {arg:?}"))));
+            }
+            _ => CLI.usage_error(format!("unrecognized argument: {arg:?}")),
+        }
+    }
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => CLI.usage_error("--tls-cert and --tls-key go together"),
+    };
+    (port.unwrap_or(0), tls)
+}
+
+/// HTTPS with the certificate and key files, or one line and exit status 1.
+#[cfg(feature = "tls")]
+fn use_tls(httpd: &mut HTTPServer<Hello>, cert: &str, key: &str) {
+    match basehttp::TlsConfig::from_pem_files(cert, key) {
+        Ok(tls) => httpd.set_tls(tls),
+        Err(e) => {
+            eprintln!("{}: error: {e}", CLI.name);
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Without the feature `tls` there is no HTTPS.
+#[cfg(not(feature = "tls"))]
+fn use_tls(_: &mut HTTPServer<Hello>, _: &str, _: &str) {
+    CLI.usage_error(
+        "this build has no TLS support: build with `cargo build --release -p basehttp-examples --features tls \
+         --example bench_hello`",
+    )
+}
+
 fn main() -> std::io::Result<()> {
-    let port = CLI.port(0);
+    let (port, tls) = command_line();
     basehttp::log_to_stderr();
     let mut httpd = CLI.listen(format_args!("127.0.0.1:{port}"), HTTPServer::new(("127.0.0.1", port), Hello::default));
-    println!("bench_hello listening on {}", httpd.server_address());
+    if let Some((cert, key)) = &tls {
+        use_tls(&mut httpd, cert, key);
+    }
+    // The port stays last: tests/bench_script.rs reads it from this line.
+    let over = if tls.is_some() { " (HTTPS)" } else { "" };
+    println!("bench_hello listening{over} on {}", httpd.server_address());
     std::io::stdout().flush()?;
     httpd.serve_forever()
 }

@@ -4,9 +4,14 @@
 #   bench/lib/build.sh CACHE_DIR [PEER...]
 #
 # PEER is one of: basehttp hyper actix may_minihttp tiny_http canned_epoll python
-# threads astra (default: all; threads and astra serve the blocking-handlers
-# section, bench/run.sh --blocking). basehttp is the workspace example `bench_hello` (target dir:
-# $CARGO_TARGET_DIR or the workspace's own). Each Rust peer is the standalone
+# threads astra basehttp_tls hyper_rustls (default: all; threads and astra serve the
+# blocking-handlers section, bench/run.sh --blocking; basehttp_tls and hyper_rustls
+# the TLS section, bench/run.sh --tls). basehttp is the workspace example
+# `bench_hello` (target dir: $CARGO_TARGET_DIR or the workspace's own).
+# basehttp_tls is the same example built with the examples package's feature
+# `tls`, in a target dir of its own, CACHE_DIR/target/basehttp_tls, so that it
+# never replaces the plain build (the two would share one executable path) nor
+# makes cargo rebuild it when the features change. Each Rust peer is the standalone
 # cargo project bench/peers/<name>/, built with its own target dir
 # CACHE_DIR/target/<name>, so nothing lands in the repository but the peer's
 # Cargo.lock. python is bench/peers/python/hello.py: nothing to build, but a
@@ -24,7 +29,8 @@ root=$(dirname "$bench")
 cache=${1:?usage: build.sh CACHE_DIR [PEER...]}
 shift
 peers=("$@")
-[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra)
+[ ${#peers[@]} -gt 0 ] || peers=(basehttp hyper actix may_minihttp tiny_http canned_epoll python threads astra
+    basehttp_tls hyper_rustls)
 mkdir -p "$cache"
 
 # The workspace's target directory, as cargo itself resolves it.
@@ -40,7 +46,14 @@ for peer in "${peers[@]}"; do
             cargo build --release --example bench_hello --manifest-path "$root/Cargo.toml" >&2
             exe="$(workspace_target)/release/examples/bench_hello"
             ;;
-        hyper | actix | may_minihttp | tiny_http | canned_epoll | threads | astra)
+        basehttp_tls)
+            echo "== building bench_hello (basehttp) with the feature tls in release" >&2
+            target="$cache/target/basehttp_tls"
+            CARGO_TARGET_DIR=$target cargo build --release -p basehttp-examples --features tls \
+                --example bench_hello --manifest-path "$root/Cargo.toml" >&2
+            exe="$target/release/examples/bench_hello"
+            ;;
+        hyper | actix | may_minihttp | tiny_http | canned_epoll | threads | astra | hyper_rustls)
             echo "== building peer $peer in release" >&2
             manifest="$bench/peers/$peer/Cargo.toml"
             target="$cache/target/$peer"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Small HTTP probes of a server on 127.0.0.1:PORT.
 
-    probe.py ready PORT [SECONDS]   exit 0 once `GET /` answers 200 with the
+    probe.py ready PORT [SECONDS] [--tls]
+                                    exit 0 once `GET /` answers 200 with the
                                     13-byte body (polls every 0.05 s, gives
                                     up after SECONDS, default 15)
-    probe.py close PORT             how the server treats `Connection: close`;
+    probe.py close PORT [--tls]     how the server treats `Connection: close`;
                                     prints one word:
         closes+header   it closes the connection and says `Connection: close`
         closes          it closes the connection without saying so (wrk then
@@ -13,11 +14,38 @@
         keeps-open      it ignores the header: a `Connection: close` run is then
                         really a keep-alive run
         error           no usable answer
+    probe.py tls PORT [--tag KEY=VALUE]...
+                                    what OpenSSL's client defaults (wrk's
+                                    library) negotiate with the server:
+                                    `openssl s_client -brief` with wrk's SNI
+                                    (the host of the URL, 127.0.0.1); prints
+                                    one JSON object (scenario "tls"): protocol,
+                                    cipher, key exchange, signature, and the
+                                    raw lines
+
+With --tls the probes speak HTTPS (no certificate check), for the TLS section
+(bench/run.sh --tls).
 """
 
+import json
 import socket
+import ssl
+import subprocess
 import sys
 import time
+
+TLS = None  # an ssl.SSLContext when --tls is given
+
+
+def connect(port, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if TLS is None:
+        return s
+    try:
+        return TLS.wrap_socket(s, server_hostname="127.0.0.1")
+    except (OSError, ssl.SSLError):
+        s.close()
+        raise
 
 BODY = b"Hello, world!"
 
@@ -25,7 +53,7 @@ BODY = b"Hello, world!"
 def exchange(port, request, timeout, wait_close):
     """Sends a request; returns (bytes received, whether the server closed).
     With wait_close, waits up to 0.5 s after a complete answer for the close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+    with connect(port, timeout) as s:
         s.sendall(request)
         data, closed = b"", False
         deadline = time.monotonic() + timeout
@@ -34,7 +62,7 @@ def exchange(port, request, timeout, wait_close):
                 chunk = s.recv(4096)
             except socket.timeout:
                 break
-            except ConnectionResetError:
+            except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
                 closed = True
                 break
             if not chunk:
@@ -77,7 +105,44 @@ def close_behaviour(port):
     return "closes+header" if b"\r\nconnection: close" in head else "closes"
 
 
+def tls_info(port, tags):
+    """`openssl s_client -brief` against the server; one JSON object."""
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "127.0.0.1", "-brief"]
+    row = {"scenario": "tls"}
+    try:
+        out = subprocess.run(cmd, input=b"", capture_output=True, timeout=10)
+        text = (out.stdout + out.stderr).decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError) as e:
+        text = f"openssl s_client failed: {e}"
+    fields = {
+        "Protocol version": "protocol",
+        "Ciphersuite": "cipher",
+        "Server Temp Key": "key_exchange",
+        "Peer Temp Key": "key_exchange",
+        "Signature type": "signature",
+        "Hash used": "hash",
+    }
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in fields:
+            row[fields[key.strip()]] = value.strip()
+    row["s_client"] = " | ".join(ln.strip() for ln in text.splitlines() if ln.strip())[:400]
+    row.update(tag.split("=", 1) for tag in tags)
+    return row
+
+
 def main(argv):
+    global TLS
+    argv = list(argv)
+    if "--tls" in argv:
+        argv.remove("--tls")
+        TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        TLS.check_hostname = False
+        TLS.verify_mode = ssl.CERT_NONE
+    if len(argv) >= 3 and argv[1] == "tls":
+        tags = [argv[i + 1] for i in range(3, len(argv) - 1) if argv[i] == "--tag"]
+        print(json.dumps(tls_info(int(argv[2]), tags), sort_keys=True))
+        return 0
     if len(argv) >= 3 and argv[1] == "ready":
         return ready(int(argv[2]), float(argv[3]) if len(argv) > 3 else 15.0)
     if len(argv) == 3 and argv[1] == "close":

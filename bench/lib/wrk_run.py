@@ -5,6 +5,7 @@
                [--close] [--lua FILE] [--cpu LIST] [--timeout S] [--tag KEY=VALUE]...
                [--path PATH] [--sample S] [--settle S]
                [--background-path PATH --background-conns N [--background-lead S]]
+               [--tls [--tls-preload LIB] [--tls-resume 0|1]]
 
 The server's CPU time (utime + stime of /proc/PID/stat, all its threads) is
 read just before and just after the measured wrk run; divided by the number
@@ -29,6 +30,16 @@ them the output is what it always was:
   bg_p99_ms, bg_errors; cpu_us_per_req then divides the server's CPU by the
   measured requests plus the background requests estimated for the measured
   run (bg_rps x its length, bg_requests_est).
+
+Options of the TLS section (bench/run.sh --tls):
+- --tls: https://127.0.0.1:PORT instead of http.
+- --tls-preload LIB: wrk runs with LD_PRELOAD=LIB (bench/lib/wrk_tls_handshakes.c),
+  which counts the measured run's handshakes: tls_full, tls_resumed, and the
+  version and cipher suite wrk negotiated (tls_version, tls_cipher;
+  tls_other_suites counts handshakes that got another one).
+- --tls-resume 0: LIB drops wrk's TLS session before each reconnect, so every
+  new connection is a full handshake; 1 (the default): wrk as it is, whose
+  reconnects resume the session.
 """
 
 import argparse
@@ -104,6 +115,10 @@ def parse_wrk(text):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if m:
         out["non2xx"] = int(m.group(1))
+    m = re.search(r"^wrk-tls-handshakes: full (\d+) resumed (\d+) version (\S+) cipher (\S+) other (\d+)", text, re.M)
+    if m:
+        out.update(tls_full=int(m.group(1)), tls_resumed=int(m.group(2)), tls_version=m.group(3),
+                   tls_cipher=m.group(4), tls_other_suites=int(m.group(5)))
     return out
 
 
@@ -136,10 +151,13 @@ class Sampler:
         self.take()  # the state at the end of the run counts too
 
 
+WRK_ENV = None  # the environment of the wrk processes (None: this one's)
+
+
 def start_background(cmd):
     """Starts the background wrk; its output goes to a pipe read at the end."""
     with open(os.devnull, "rb") as devnull:
-        return subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=WRK_ENV)
 
 
 def stop_background(proc):
@@ -157,7 +175,7 @@ def stop_background(proc):
 def run_wrk(cmd, limit):
     """Runs wrk; returns (exit status, stdout+stderr text, CPU seconds used by wrk)."""
     with open(os.devnull, "rb") as devnull:
-        proc = subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=WRK_ENV)
     watchdog = threading.Timer(limit, proc.kill)
     watchdog.start()
     try:
@@ -191,13 +209,25 @@ def main():
     ap.add_argument("--background-path", help="path of a background load running throughout")
     ap.add_argument("--background-conns", type=int, default=0, help="its connections")
     ap.add_argument("--background-lead", type=float, default=1.0, help="seconds it runs before the warm-up")
+    ap.add_argument("--tls", action="store_true", help="https")
+    ap.add_argument("--tls-preload", help="LD_PRELOAD library for wrk that counts its handshakes")
+    ap.add_argument("--tls-resume", choices=["0", "1"], default="1",
+                    help="0: every new connection a full handshake (needs --tls-preload)")
     a = ap.parse_args()
+    if (a.tls_preload or a.tls_resume == "0") and not a.tls:
+        ap.error("--tls-preload and --tls-resume go with --tls")
+    if a.tls_resume == "0" and not a.tls_preload:
+        ap.error("--tls-resume 0 needs --tls-preload")
+    global WRK_ENV
+    if a.tls_preload:
+        WRK_ENV = dict(os.environ, LD_PRELOAD=a.tls_preload, BENCH_WRK_TLS_RESUME=a.tls_resume)
     if not a.path.startswith("/") or (a.background_path and not a.background_path.startswith("/")):
         ap.error("paths start with /")
     if a.background_path and a.background_conns < 1:
         ap.error("--background-path needs --background-conns N (N >= 1)")
 
-    url = f"http://127.0.0.1:{a.port}{a.path}"
+    scheme = "https" if a.tls else "http"
+    url = f"{scheme}://127.0.0.1:{a.port}{a.path}"
     pin = ["taskset", "-c", a.cpu] if a.cpu else []
 
     def wrk_cmd(seconds, conns=a.conns, target=url):
@@ -213,7 +243,7 @@ def main():
         # Long enough to cover lead, warm-up and the measured run with room to
         # spare; it is stopped right after the measured run.
         span = a.background_lead + a.warmup + a.duration + 10
-        bg_url = f"http://127.0.0.1:{a.port}{a.background_path}"
+        bg_url = f"{scheme}://127.0.0.1:{a.port}{a.background_path}"
         background = start_background(wrk_cmd(span, a.background_conns, bg_url))
         time.sleep(a.background_lead)
 
@@ -270,6 +300,8 @@ def main():
         result["samples"] = sampler.samples
     if a.path != "/":
         result["path"] = a.path
+    if a.tls:
+        result["tls_resume"] = int(a.tls_resume)
     if a.settle is not None:
         time.sleep(max(0.0, a.settle))
         settled = proc_status(a.pid)
