@@ -138,6 +138,18 @@ impl TlsChannel {
     }
 }
 
+/// A session dropped without [`Channel::finish`] (the parked keep-alive
+/// connections that a server shutdown drops) still ends with
+/// `close_notify`, so the client sees a clean end rather than a
+/// truncation. Nothing is sent twice (rustls sends one `close_notify`),
+/// nothing during a handshake or after a fatal alert, and nothing waits:
+/// the socket is non-blocking.
+impl Drop for TlsChannel {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl Channel for TlsChannel {
     fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
         loop {
