@@ -788,16 +788,10 @@ fn trickled_plain_head_is_closed_at_the_head_deadline() {
 /// otherwise a client holds a connection (and a `max_connections` place)
 /// for as long as it likes, a byte per `header_timeout`.
 #[test]
-#[ignore = "bug: the deadline of a TLS handshake restarts with every byte (fix in transport/connection.rs, \
-            see the comment below)"]
 fn trickled_client_hello_is_closed_at_the_head_deadline() {
-    // Why: `connection::park` starts the head clock (`head_started`) only
-    // when decrypted request bytes are buffered, and `Reactor::set_deadline`
-    // gives a connection with no request yet `coarse_now() + header_timeout`
-    // each time it is parked, so every handshake byte moves the deadline.
-    // A fix: a `Channel` method saying "bytes received, handshake not done"
-    // (TlsChannel: `!first && conn.is_handshaking()`), and `park` setting
-    // `head_started` when it is true as it does for buffered bytes.
+    // `connection::park` starts the head clock when the channel is still
+    // handshaking (`Channel::handshaking`), as it does for buffered bytes;
+    // before that, every handshake byte moved the deadline.
     let _g = shared();
     let certs = SelfSigned::new();
     let config = ServerConfig { header_timeout: Duration::from_millis(1000), ..ServerConfig::default() };

@@ -56,6 +56,12 @@ pub(crate) trait Channel: Send {
     fn more_buffered(&self) -> bool {
         false
     }
+    /// Whether the channel is still setting itself up after the client's
+    /// first bytes (a TLS handshake under way): bytes that count toward
+    /// the request head's deadline, though none can be read yet.
+    fn handshaking(&self) -> bool {
+        false
+    }
     /// The connection ends: a TLS channel sends its `close_notify`.
     fn finish(&mut self) {}
     /// Sends the end of the output (a socket's FIN); reads go on.

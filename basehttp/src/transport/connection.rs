@@ -123,7 +123,9 @@ fn park(req: &mut Request) -> Next {
         req.io.close(false);
         return Next::Close;
     }
-    if !req.io.buffered().is_empty() && req.head_started.is_none() {
+    // A TLS handshake under way counts as a request head begun: a client
+    // that trickles its ClientHello is closed at the head deadline too.
+    if (!req.io.buffered().is_empty() || req.io.stream.handshaking()) && req.head_started.is_none() {
         req.head_started = Some(Instant::now());
     }
     Next::Park

@@ -224,6 +224,10 @@ impl Channel for TlsChannel {
         self.push()
     }
 
+    fn handshaking(&self) -> bool {
+        !self.first && self.conn.is_handshaking()
+    }
+
     fn more_buffered(&self) -> bool {
         self.plain_left > 0 || !self.drained
     }
