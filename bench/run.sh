@@ -367,22 +367,23 @@ probe_tls=()
 tls_desc=""
 if [ $tls = 1 ]; then
     # One certificate for the run, loaded by both servers: ECDSA P-256, self-signed
-    # (wrk does not verify it), for 127.0.0.1.
+    # (wrk does not verify it), for localhost (wrk's URL, bench/lib/wrk_run.py) and
+    # 127.0.0.1.
     [[ $work != *[[:space:]]* ]] || die "the work folder $work has blanks in its path (BENCH_CACHE)"
     mkdir -p "$work/tls"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 2 \
-        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
         -keyout "$work/tls/key.pem" -out "$work/tls/cert.pem" 2> "$work/tls/openssl.log" ||
         die "openssl could not make the certificate: $(tail -1 "$work/tls/openssl.log")"
     # What openssl says it made, e.g. "id-ecPublicKey P-256 (256 bit) (prime256v1),
-    # self-signed ecdsa-with-SHA256, CN=127.0.0.1".
+    # self-signed ecdsa-with-SHA256, CN=localhost".
     tls_desc=$(openssl x509 -in "$work/tls/cert.pem" -noout -text | awk '
         /Signature Algorithm:/ && !sig { sig = $NF }
         /Public Key Algorithm:/ { alg = $NF }
         /Public-Key:/ { bits = $2 " " $3 }
         /NIST CURVE:/ { curve = $NF }
         /ASN1 OID:/ { oid = $NF }
-        END { printf "%s %s %s (%s), self-signed %s, CN=127.0.0.1", alg, curve, bits, oid, sig }')
+        END { printf "%s %s %s (%s), self-signed %s, CN=localhost", alg, curve, bits, oid, sig }')
     server_args[basehttp]="--tls-cert $work/tls/cert.pem --tls-key $work/tls/key.pem"
     server_args[hyper_rustls]="$work/tls/cert.pem $work/tls/key.pem"
     probe_tls=(--tls)
@@ -612,6 +613,9 @@ if [ $blocking = 1 ]; then
         --meta "wrk_timeout_s=$blocking_timeout" --meta "idle_count_wait_s=$idle_count_wait"
         --meta "tiny_http_threads=$tiny_threads")
 elif [ $tls = 1 ]; then
+    # The executables as run: basehttp is the basehttp_tls build here.
+    for p in "${peers[@]}"; do printf '%s\t%s\n' "$p" "${exe[$p]}"; done > "$work/servers.tsv"
+    servers_file=$work/servers.tsv
     report=(python3 "$lib/report_tls.py" --meta "tls_cert=$tls_desc"
         --meta "openssl=$(openssl version)"
         --meta "wrk_libssl=$(ldd "$(command -v wrk)" 2>/dev/null | awk '/libssl/ { print $3 }')")

@@ -18,7 +18,7 @@
                                     what OpenSSL's client defaults (wrk's
                                     library) negotiate with the server:
                                     `openssl s_client -brief` with wrk's SNI
-                                    (the host of the URL, 127.0.0.1); prints
+                                    (the host of its URL, localhost); prints
                                     one JSON object (scenario "tls"): protocol,
                                     cipher, key exchange, signature, and the
                                     raw lines
@@ -107,7 +107,7 @@ def close_behaviour(port):
 
 def tls_info(port, tags):
     """`openssl s_client -brief` against the server; one JSON object."""
-    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "127.0.0.1", "-brief"]
+    cmd = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-brief"]
     row = {"scenario": "tls"}
     try:
         out = subprocess.run(cmd, input=b"", capture_output=True, timeout=10)

@@ -32,7 +32,12 @@ them the output is what it always was:
   run (bg_rps x its length, bg_requests_est).
 
 Options of the TLS section (bench/run.sh --tls):
-- --tls: https://127.0.0.1:PORT instead of http.
+- --tls: https://localhost:PORT instead of http://127.0.0.1:PORT. wrk sends the
+  URL's host as SNI, and an IP address there is against RFC 6066 (3): rustls
+  ignores it with a warning, which a server that logs rustls' warnings (basehttp's
+  log_to_stderr does) writes once per handshake. localhost is a name, as real
+  clients send; wrk tries each address it resolves to and keeps the first that
+  accepts a connection (127.0.0.1, where the servers listen).
 - --tls-preload LIB: wrk runs with LD_PRELOAD=LIB (bench/lib/wrk_tls_handshakes.c),
   which counts the measured run's handshakes: tls_full, tls_resumed, and the
   version and cipher suite wrk negotiated (tls_version, tls_cipher;
@@ -226,8 +231,8 @@ def main():
     if a.background_path and a.background_conns < 1:
         ap.error("--background-path needs --background-conns N (N >= 1)")
 
-    scheme = "https" if a.tls else "http"
-    url = f"{scheme}://127.0.0.1:{a.port}{a.path}"
+    origin = f"https://localhost:{a.port}" if a.tls else f"http://127.0.0.1:{a.port}"
+    url = f"{origin}{a.path}"
     pin = ["taskset", "-c", a.cpu] if a.cpu else []
 
     def wrk_cmd(seconds, conns=a.conns, target=url):
@@ -243,7 +248,7 @@ def main():
         # Long enough to cover lead, warm-up and the measured run with room to
         # spare; it is stopped right after the measured run.
         span = a.background_lead + a.warmup + a.duration + 10
-        bg_url = f"{scheme}://127.0.0.1:{a.port}{a.background_path}"
+        bg_url = f"{origin}{a.background_path}"
         background = start_background(wrk_cmd(span, a.background_conns, bg_url))
         time.sleep(a.background_lead)
 
