@@ -1263,3 +1263,68 @@ fn upgrade_over_tls_echoes() {
     c.assert_clean_close();
     assert_serving(&server, &certs, Duration::from_secs(5));
 }
+
+/// Issue 12, item 4: `http_server --tls-cert --tls-key` streams a 1 GiB
+/// file over TLS with bounded memory (the file is sparse: no disk used).
+#[test]
+fn http_server_streams_a_1_gib_file_over_tls_with_bounded_memory() {
+    let _g = shared();
+    let certs = SelfSigned::new();
+    let dir = TempDir::new();
+    const SIZE: u64 = 1 << 30;
+    std::fs::File::create(dir.0.join("big.bin")).and_then(|f| f.set_len(SIZE)).expect("a sparse 1 GiB file");
+    let mut child = std::process::Command::new(support::example_binary("http_server"))
+        .args(["--bind", "127.0.0.1", "--protocol", "HTTP/1.1", "--directory"])
+        .arg(&dir.0)
+        .arg("--tls-cert")
+        .arg(&certs.cert)
+        .arg("--tls-key")
+        .arg(&certs.key)
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start http_server");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first)
+        .expect("http_server's first line");
+    assert!(first.starts_with("Serving HTTPS on 127.0.0.1 port "), "{first:?}");
+    let port: u16 = first.split_whitespace().nth(5).and_then(|p| p.parse().ok()).expect("the port");
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+    };
+
+    let mut client = TlsClient::open(port, certs.client(true), "localhost");
+    client.send(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let head = latin1(&client.take_until(b"\r\n\r\n"));
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains(&format!("Content-Length: {SIZE}\r\n")), "{head}");
+    let start_rss = rss().expect("the server's RSS");
+    let mut peak = start_rss;
+    let mut got = client.buf.len() as u64;
+    client.buf.clear();
+    let mut chunk = vec![0u8; 1 << 16];
+    let started = Instant::now();
+    let mut next_sample = 0;
+    while got < SIZE {
+        let n = client.s.read(&mut chunk).expect("read the body");
+        assert!(n > 0, "closed after {got} of {SIZE} bytes");
+        assert!(chunk[..n].iter().all(|&b| b == 0), "the sparse file reads as zeros");
+        got += n as u64;
+        if got >= next_sample {
+            peak = peak.max(rss().unwrap_or(0));
+            next_sample = got + (16 << 20);
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "1 GiB took over 2 minutes ({got} bytes)");
+    }
+    assert_eq!(got, SIZE);
+    // The same connection carries the next request.
+    client.send(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\nRange: bytes=0-9\r\n\r\n");
+    let head = latin1(&client.take_until(b"\r\n\r\n"));
+    assert!(head.starts_with("HTTP/1.1 206 Partial Content\r\n"), "{head}");
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("1 GiB over TLS in {:?}; server RSS {start_rss} KiB at the start, peak {peak} KiB", started.elapsed());
+    assert!(peak < start_rss + 64 * 1024, "RSS grew from {start_rss} KiB to {peak} KiB");
+}

@@ -210,6 +210,11 @@ fn build_example(name: &str) -> PathBuf {
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
         .stdin(std::process::Stdio::null());
+    // Under `cargo test --features tls` the examples are built with it too
+    // (http_server's --tls-cert), as cargo test itself built them.
+    if cfg!(feature = "tls") {
+        cmd.args(["--features", "tls"]);
+    }
     // Bounded: a build that hangs (e.g. on a lock) is killed after 5 min.
     let status = cmd.spawn().and_then(|mut child| {
         let deadline = Instant::now() + Duration::from_secs(300);
