@@ -12,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The Rust peers, each a standalone cargo project under bench/peers/.
-const PEERS: [&str; 8] = ["hyper", "actix", "may_minihttp", "tiny_http", "canned_epoll", "threads", "astra", "hyper_rustls"];
+const PEERS: [&str; 8] =
+    ["hyper", "actix", "may_minihttp", "tiny_http", "canned_epoll", "threads", "astra", "hyper_rustls"];
 /// The Rust peers of the blocking section, which answer `/sleep/N` and `/spin/N`.
 const BLOCKING_PEERS: [&str; 4] = ["threads", "astra", "tiny_http", "hyper"];
 
