@@ -36,12 +36,14 @@ mod cli;
 const CLI: cli::Cli = cli::Cli::new(
     "http_server",
     "usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] \
-     [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [port]",
+     [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [--reuse-port] \
+     [--forwarded-allow-ips LIST] [port]",
 );
 
 const USAGE: &str = "\
 usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION]
-                   [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [port]
+                   [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
+                   [--reuse-port] [--forwarded-allow-ips LIST] [port]
 
 positional arguments:
   port                  bind to this port (default: 8000)
@@ -56,7 +58,12 @@ options:
   --tls-cert PATH       path to the TLS certificate chain file (PEM); serves HTTPS
   --tls-key PATH        path to the TLS private key file (default: in the certificate file)
   --tls-password-file PATH
-                        path to the password of an encrypted private key";
+                        path to the password of an encrypted private key
+  --reuse-port          listen with SO_REUSEPORT: several processes share the port
+  --forwarded-allow-ips LIST
+                        trusted proxies, comma-separated addresses or networks
+                        (127.0.0.1,10.0.0.0/8; * for any): their Forwarded or
+                        X-Forwarded-For names the client in the log";
 
 /// The command line, with Python's defaults.
 struct Options {
@@ -68,6 +75,9 @@ struct Options {
     tls_cert: Option<std::path::PathBuf>,
     tls_key: Option<std::path::PathBuf>,
     tls_password_file: Option<std::path::PathBuf>,
+    /// `--reuse-port`, `--forwarded-allow-ips` (gunicorn's and uvicorn's).
+    reuse_port: bool,
+    forwarded_allow_ips: Vec<basehttp::IpNet>,
 }
 
 /// Reads the arguments the way Python's `argparse` setup in `http.server`
@@ -82,6 +92,8 @@ fn parse_args() -> Result<Options, String> {
         tls_cert: None,
         tls_key: None,
         tls_password_file: None,
+        reuse_port: false,
+        forwarded_allow_ips: Vec::new(),
     };
     let mut port = None;
     let mut args = std::env::args().skip(1);
@@ -103,6 +115,12 @@ fn parse_args() -> Result<Options, String> {
             "--tls-cert" => options.tls_cert = Some(value("--tls-cert")?.into()),
             "--tls-key" => options.tls_key = Some(value("--tls-key")?.into()),
             "--tls-password-file" => options.tls_password_file = Some(value("--tls-password-file")?.into()),
+            "--reuse-port" => options.reuse_port = true,
+            "--forwarded-allow-ips" => {
+                for net in value("--forwarded-allow-ips")?.split(',').filter(|n| !n.trim().is_empty()) {
+                    options.forwarded_allow_ips.push(net.parse()?);
+                }
+            }
             _ if port.is_none() && !arg.starts_with('-') => {
                 port = Some(arg.parse::<u16>().map_err(|_| format!("invalid port: {arg:?}"))?);
             }
@@ -130,8 +148,13 @@ fn main() -> ExitCode {
     // connection (cheap: the folder's path is shared, not copied).
     let handler = SimpleHTTPRequestHandler::new(&options.directory);
     let address = format!("{}:{}", if options.bind.is_empty() { "0.0.0.0" } else { &options.bind }, options.port);
-    let mut httpd =
-        CLI.listen(address, HTTPServer::new((options.bind.as_str(), options.port), move || handler.clone()));
+    let config = basehttp::ServerConfig {
+        reuse_port: options.reuse_port,
+        forwarded_allow_ips: options.forwarded_allow_ips.clone(),
+        ..Default::default()
+    };
+    let bound = HTTPServer::with_config((options.bind.as_str(), options.port), move || handler.clone(), config);
+    let mut httpd = CLI.listen(address, bound);
     // HTTPS: the certificate and key, as Python 3.14's `--tls-cert`.
     let https = options.tls_cert.is_some();
     if let Some(cert) = &options.tls_cert {
@@ -144,9 +167,11 @@ fn main() -> ExitCode {
     // HTTP/1.1 a client may send several requests on one connection.
     httpd.class_mut().protocol_version = options.protocol;
 
-    // Ctrl-C asks the server to stop: `serve_forever` then lets the requests
-    // in flight finish and returns. A second Ctrl-C exits at once. (Without
-    // a handler, SIGINT would kill the process mid-response.)
+    // Ctrl-C, or SIGTERM (what `kill` and service managers send; ctrlc's
+    // `termination` feature), asks the server to stop: `serve_forever`
+    // stops accepting, closes idle keep-alive connections, lets the requests
+    // in flight finish and returns. A second signal exits at once. (Without
+    // a handler, the signal would kill the process mid-response.)
     let stop = httpd.shutdown_handle();
     let interrupted = AtomicBool::new(false);
     let installed = ctrlc::set_handler(move || {

@@ -489,3 +489,60 @@ fn csv_download_streams_generated_rows() {
     assert!(ex.get("/data.csv?rows=lots").starts_with("HTTP/1.1 400 Bad Request\r\n"));
     assert!(ex.get("/other.csv").starts_with("HTTP/1.1 404 Not Found\r\n"));
 }
+
+/// Issue 13 (items 1-3, in part): two `http_server --reuse-port` processes
+/// listen on one port; `--forwarded-allow-ips 127.0.0.1` makes the access
+/// log show the client a trusted proxy names, and without it a client's
+/// `X-Forwarded-For` changes nothing; SIGTERM stops the server cleanly.
+#[test]
+fn http_server_shares_its_port_trusts_proxies_and_stops_on_sigterm() {
+    let spawn = |args: &[&str]| {
+        Command::new(example_path("http_server"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start http_server")
+    };
+    let first_line = |child: &mut Child| {
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).expect("first line");
+        line
+    };
+    let mut trusting = spawn(&["--bind", "127.0.0.1", "--reuse-port", "--forwarded-allow-ips", "127.0.0.1", "0"]);
+    let line = first_line(&mut trusting);
+    let port = line.split_whitespace().nth(5).expect("the port").to_owned();
+    // The same port, bound a second time: only with SO_REUSEPORT on both.
+    let mut plain = spawn(&["--bind", "127.0.0.1", "--reuse-port", &port]);
+    assert!(first_line(&mut plain).contains(&format!("port {port} ")), "the second process listens too");
+    let port: u16 = port.parse().unwrap();
+    // The kernel deals connections between the two: ask until each has
+    // logged a request (bounded).
+    for _ in 0..200 {
+        let mut c = Client::connect(port);
+        c.send(b"GET / HTTP/1.0\r\nX-Forwarded-For: 1.1.1.1, 203.0.113.9\r\n\r\n");
+        assert!(c.read_to_end().starts_with(b"HTTP/1.0 200 OK\r\n"));
+    }
+    let stop = |child: &mut Child| {
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "http_server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(status.success(), "{status:?}");
+        let mut log = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+        log
+    };
+    let trusted_log = stop(&mut trusting);
+    let plain_log = stop(&mut plain);
+    assert!(trusted_log.lines().count() > 0 && plain_log.lines().count() > 0, "both served: {trusted_log}{plain_log}");
+    assert!(trusted_log.lines().all(|l| l.starts_with("203.0.113.9 - - [")), "{trusted_log}");
+    assert!(plain_log.lines().all(|l| l.starts_with("127.0.0.1 - - [")), "{plain_log}");
+}

@@ -24,6 +24,7 @@ pub use handler::shutdown::ShutdownHandle;
 pub use handler::upgrade::Upgraded;
 pub use protocol::chunked::{encode_chunked, ChunkedDecoder, MAX_CHUNK_LINE, MAX_TRAILER_BYTES, MAX_TRAILER_LINES};
 pub use protocol::date::{date_time_string, log_date_time_string};
+pub use protocol::forwarded::IpNet;
 pub use protocol::headers::{HTTPMessage, MessageClass};
 pub use protocol::profile::{Profile, STRICT_MAX_HEAD};
 pub use protocol::pyrepr::repr;

@@ -1,5 +1,6 @@
 //! [`ServerConfig`]: a server's limits and timeouts, with their defaults.
 
+use crate::protocol::forwarded::IpNet;
 use std::time::Duration;
 
 /// Limits and timeouts of a server. Every default is listed in the README.
@@ -49,6 +50,21 @@ pub struct ServerConfig {
     /// How long `shutdown` waits for connections in flight before closing
     /// them. Default 5 s.
     pub shutdown_grace: Duration,
+    /// Trusted proxies (uvicorn's and gunicorn's `--forwarded-allow-ips`):
+    /// from a peer in one of these networks, `Forwarded` (RFC 7239) or else
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed, and
+    /// [`Request::client_address`](crate::Request::client_address) (so
+    /// `address_string()` and the access log) becomes the right-most hop
+    /// that is not a trusted proxy; from any other peer they are ignored.
+    /// [`Request::peer_address`](crate::Request::peer_address) keeps the
+    /// socket's peer. Empty (the default): nobody is trusted.
+    pub forwarded_allow_ips: Vec<IpNet>,
+    /// `SO_REUSEPORT` on the listening socket, so that several processes
+    /// (each with this set) can listen on the same port and the kernel
+    /// deals new connections among them: a process per core, or a rolling
+    /// restart (start the new process, then stop the old one). Set before
+    /// binding (`HTTPServer::with_config`). Default `false`.
+    pub reuse_port: bool,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +79,8 @@ impl Default for ServerConfig {
             read_timeout: Some(Duration::from_secs(30)),
             write_timeout: Some(Duration::from_secs(30)),
             worker_idle_timeout: Duration::from_secs(10),
+            forwarded_allow_ips: Vec::new(),
+            reuse_port: false,
             shutdown_grace: Duration::from_secs(5),
         }
     }

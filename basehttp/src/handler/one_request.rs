@@ -28,6 +28,7 @@ pub(crate) fn handle_one(req: &mut Request, call: impl FnOnce(&mut Request) -> H
     if req.command.is_empty() {
         return;
     }
+    req.apply_forwarded();
     dispatch(req, call);
 }
 

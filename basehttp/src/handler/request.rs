@@ -13,6 +13,7 @@ use crate::handler::config::ServerConfig;
 use crate::handler::io::{Framing, Io, TlsInfo};
 use crate::handler::server_info::ServerInfo;
 use crate::handler::shutdown::{Control, ShutdownHandle, SlotGuard};
+use crate::protocol::forwarded::{client_of, forwarded_hops};
 use crate::protocol::headers::HTTPMessage;
 use crate::protocol::profile::Profile;
 use crate::protocol::response_head::plain_ascii;
@@ -30,7 +31,9 @@ use crate::protocol::swar::same_bytes;
 /// Text fields hold the request bytes decoded as ISO-8859-1, one char per
 /// byte, exactly as CPython decodes them (B12, B26, B31).
 pub struct Request {
-    /// `client_address`: the peer's address (Python's `(host, port)`).
+    /// `client_address`: the peer's address (Python's `(host, port)`), or
+    /// behind a trusted proxy the client's (`ServerConfig::forwarded_allow_ips`;
+    /// port 0 when the proxy did not say).
     pub client_address: SocketAddr,
     /// `command`: the method, e.g. `GET`: case-sensitive, not validated
     /// (B26). Empty before a request line was parsed.
@@ -72,6 +75,10 @@ pub struct Request {
     pub(crate) slot: SlotGuard,
     /// `protocol_version >= "HTTP/1.1"` (the class is fixed per server).
     pub(crate) http11: bool,
+    /// The socket's peer (a proxy, when `client_address` came from one).
+    pub(crate) peer: SocketAddr,
+    /// The scheme a trusted proxy said the client used.
+    pub(crate) forwarded_proto: Option<String>,
     /// The status code of the response being sent (0 before one).
     pub(crate) status: u16,
     /// Whether this response's head has a `Content-Length` field.
@@ -106,6 +113,8 @@ impl Request {
             head_started: None,
             slot,
             http11,
+            peer: client_address,
+            forwarded_proto: None,
             status: 0,
             content_length_sent: false,
             trailers: Vec::new(),
@@ -198,6 +207,47 @@ impl Request {
     /// scheme.
     pub fn tls(&self) -> Option<TlsInfo> {
         self.io.stream.tls()
+    }
+
+    /// The address of the socket's peer: the same as
+    /// [`client_address`](Self::client_address) unless a trusted proxy
+    /// named the client (`ServerConfig::forwarded_allow_ips`).
+    pub fn peer_address(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The scheme (`https`) a trusted proxy said the client used
+    /// (`Forwarded: proto=` or `X-Forwarded-Proto`), if any.
+    pub fn forwarded_proto(&self) -> Option<&str> {
+        self.forwarded_proto.as_deref()
+    }
+
+    /// Believes a trusted proxy's `Forwarded` (else `X-Forwarded-For` /
+    /// `X-Forwarded-Proto`) for this request; from any other peer, or with
+    /// no trusted proxies, the socket's peer stays the client.
+    pub(crate) fn apply_forwarded(&mut self) {
+        let trusted = &self.shared.config.forwarded_allow_ips;
+        if trusted.is_empty() {
+            return;
+        }
+        self.client_address = self.peer;
+        self.forwarded_proto = None;
+        if !trusted.iter().any(|net| net.contains(self.peer.ip())) {
+            return;
+        }
+        let found = if self.headers.contains("forwarded") {
+            client_of(&forwarded_hops(self.headers.get_all("forwarded")), trusted)
+                .map(|(a, p)| (a, p.map(str::to_owned)))
+        } else {
+            let hops: Vec<_> =
+                self.headers.get_all("x-forwarded-for").flat_map(|v| v.split(',')).map(|n| (Some(n), None)).collect();
+            let proto = self.headers.get_all("x-forwarded-proto").last().map(|p| p.trim().to_owned());
+            client_of(&hops, trusted).map(|(a, _)| (a, proto))
+        };
+        if let Some((client, proto)) = found {
+            self.client_address = client;
+            self.forwarded_proto = proto;
+        }
     }
 
     /// Whether the strict profile (RFC 9112) is in force.

@@ -5,6 +5,7 @@
 
 pub(crate) mod chunked;
 pub(crate) mod date;
+pub(crate) mod forwarded;
 pub(crate) mod framing;
 pub(crate) mod headers;
 pub(crate) mod profile;

@@ -131,6 +131,11 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
         let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
         // B1: allow_reuse_address = 1.
         socket.set_reuse_address(true)?;
+        // Several processes on one port (the kernel spreads new
+        // connections among them): rolling restarts, a process per core.
+        if config.reuse_port {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         socket.listen(config.request_queue_size.min(i32::MAX as u32) as i32)?;
         let listener: TcpListener = socket.into();
