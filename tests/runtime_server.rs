@@ -667,3 +667,52 @@ fn accept_errors_never_end_serve_forever() {
     assert_eq!(hello(), "Hello, world!");
     assert!(matches!(child.0.try_wait(), Ok(None)), "the server process must still run");
 }
+
+#[test]
+fn a_connection_accepted_just_before_a_shutdown_gets_its_first_request_answered() {
+    // Closing a connection the client has only just opened would reset the
+    // request it is sending (clients retry on an idle keep-alive
+    // connection, not on a new one): the stop serves that first request.
+    let server = serve_fn(|req| reply(req, b"served"));
+    let mut c = server.connect();
+    thread::sleep(Duration::from_millis(100)); // accepted and parked, nothing sent yet
+    server.shutdown_handle().request_shutdown();
+    thread::sleep(Duration::from_millis(10));
+    c.send(b"GET / HTTP/1.0\r\n\r\n");
+    let out = String::from_utf8_lossy(&c.read_to_end()).into_owned();
+    assert!(out.starts_with("HTTP/1.0 200 OK\r\n") && out.ends_with("served"), "{out:?}");
+}
+
+#[test]
+fn with_reuse_port_a_second_server_shares_the_port_and_a_shutdown_hands_it_over() {
+    let config = || ServerConfig { reuse_port: true, ..ServerConfig::default() };
+    let get = |port: u16| {
+        let mut c = Client::connect(port);
+        c.send(b"GET / HTTP/1.0\r\n\r\n");
+        c.read_to_end()
+    };
+    let first = HTTPServer::with_config(("127.0.0.1", 0), WhoAmI::default, config()).unwrap();
+    let port = first.server_port();
+    let mut second = HTTPServer::with_config(("127.0.0.1", port), WhoAmI::default, config()).expect("SO_REUSEPORT");
+    let (handle1, handle2) = (first.shutdown_handle(), second.shutdown_handle());
+    let t1 = thread::spawn(move || {
+        let mut first = first;
+        let r = first.serve_forever();
+        (first, r)
+    });
+    let t2 = thread::spawn(move || second.serve_forever());
+    for _ in 0..20 {
+        assert!(get(port).starts_with(b"HTTP/1.0 200"), "both serving");
+    }
+    handle1.shutdown();
+    let (mut first, r) = t1.join().unwrap();
+    assert!(r.is_ok());
+    // The first server shut its listening socket: it cannot serve again,
+    // and every new connection goes to the second one.
+    assert!(first.serve_forever().is_err(), "the listener was closed");
+    for _ in 0..20 {
+        assert!(get(port).starts_with(b"HTTP/1.0 200"), "the second alone");
+    }
+    handle2.shutdown();
+    assert!(t2.join().unwrap().is_ok());
+}

@@ -63,7 +63,11 @@ pub struct ServerConfig {
     /// (each with this set) can listen on the same port and the kernel
     /// deals new connections among them: a process per core, or a rolling
     /// restart (start the new process, then stop the old one). Set before
-    /// binding (`HTTPServer::with_config`). Default `false`.
+    /// binding (`HTTPServer::with_config`). With it, a shutdown also shuts
+    /// the listening socket at once (the other processes get the new
+    /// connections; with the Linux sysctl `net.ipv4.tcp_migrate_req = 1`
+    /// the ones already queued move to them too), so `serve_forever`
+    /// cannot run again. Default `false`.
     pub reuse_port: bool,
 }
 

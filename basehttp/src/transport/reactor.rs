@@ -42,13 +42,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rustix::event::epoll::{Event, EventData, EventFlags};
-use rustix::event::Timespec;
+use rustix::event::{PollFlags, Timespec};
 
 use crate::handler::base::BaseHTTPRequestHandler;
 use crate::handler::logging::LOG_TARGET;
 use crate::handler::request::Shared;
 use crate::transport::blocking;
-use crate::transport::channel::wait_readable;
+use crate::transport::channel::{wait_for, wait_readable};
 use crate::transport::connection::{self, Next, Wrap};
 use crate::transport::linger::{Waiter, Waiters};
 use crate::transport::poller::{Conn, Poller, Ready};
@@ -489,16 +489,39 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         }
     }
 
-    /// Stops the workers and the supervisor; parked connections are closed,
-    /// requests in flight finish.
-    pub(crate) fn stop(&self) {
+    /// Stops taking connections from the listener (the first step of
+    /// [`stop`](Self::stop), also taken alone before the listener closes).
+    pub(crate) fn stop_accepting(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         for poller in &self.pollers {
             poller.unwatch_listener(&*self.listener);
+        }
+    }
+
+    /// Stops the workers and the supervisor; parked connections are closed,
+    /// requests in flight finish.
+    pub(crate) fn stop(&self) {
+        self.stop_accepting();
+        let mut fresh = Vec::new();
+        for poller in &self.pollers {
             poller.wake();
-            drop(poller.evict(|_| false));
+            fresh.extend(poller.evict(|_| false).into_iter().filter(|conn| conn.req.requests == 0));
         }
         self.workers.stop();
         self.waiters.wake_all();
+        // A connection accepted but not read yet: its client has sent, or
+        // is sending, its first request, and a close now would reset it
+        // (a client retries a request on an idle keep-alive connection,
+        // not on a new one). Each gets its first request served (with
+        // `Connection: close`, since the server is stopping) if the
+        // request arrives at once; at most half a second for them all.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        for mut conn in fresh {
+            let left = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(100));
+            if wait_for(&*conn.stream, PollFlags::IN, Some(left)).unwrap_or(false) {
+                let conn = &mut *conn;
+                connection::drive(&mut conn.handler, &mut conn.req, false);
+            }
+        }
     }
 }

@@ -251,6 +251,16 @@ impl<H: BaseHTTPRequestHandler> HTTPServer<H> {
             Reactor::start(self.listener()?.clone(), shared.clone(), self.factory.clone(), self.wrap.clone())?;
         control.set_serving(true);
         control.wait_shutdown();
+        if shared.config.reuse_port {
+            // Another process shares the port: shut the listening socket at
+            // once, so the kernel sends new connections to it (and, with
+            // `net.ipv4.tcp_migrate_req = 1`, moves the ones already queued
+            // here instead of resetting them). The server cannot serve again.
+            reactor.stop_accepting();
+            if let Some(listener) = self.listener.take() {
+                let _ = socket2::SockRef::from(&*listener).shutdown(std::net::Shutdown::Both);
+            }
+        }
         reactor.stop();
         let grace = Instant::now() + shared.config.shutdown_grace;
         control.close_connections(false);
