@@ -25,9 +25,7 @@ impl Io {
         }
         self.emit_chunk()?;
         if data.len() >= CHUNK {
-            self.write_out(format!("{:X}\r\n", data.len()).as_bytes())?;
-            self.write_out(data)?;
-            return self.write_out(b"\r\n");
+            return self.write_frame(data);
         }
         self.chunk.extend_from_slice(data);
         Ok(())
@@ -39,16 +37,17 @@ impl Io {
             return Ok(());
         }
         let data = std::mem::take(&mut self.chunk);
-        let mut result = self.write_out(format!("{:X}\r\n", data.len()).as_bytes());
-        if result.is_ok() {
-            result = self.write_out(&data);
-        }
-        if result.is_ok() {
-            result = self.write_out(b"\r\n");
-        }
+        let result = self.write_frame(&data);
         self.chunk = data;
         self.chunk.clear();
         result
+    }
+
+    /// One chunk into the output: its size line, `data`, CRLF.
+    fn write_frame(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write_out(format!("{:X}\r\n", data.len()).as_bytes())?;
+        self.write_out(data)?;
+        self.write_out(b"\r\n")
     }
 }
 

@@ -29,8 +29,7 @@ impl Channel for TcpChannel {
     }
 
     fn wait(&self, writable: bool, timeout: Option<Duration>) -> io::Result<bool> {
-        blocking::before_wait();
-        wait_for(&*self.0, if writable { PollFlags::OUT } else { PollFlags::IN }, timeout)
+        wait_socket(&self.0, writable, timeout)
     }
 
     fn shutdown_write(&mut self) {
@@ -40,6 +39,13 @@ impl Channel for TcpChannel {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
+}
+
+/// A channel's wait on its socket (`Channel::wait`): announced to the
+/// dispatch first, so the poller is handed over before the thread blocks.
+pub(crate) fn wait_socket(stream: &TcpStream, writable: bool, timeout: Option<Duration>) -> io::Result<bool> {
+    blocking::before_wait();
+    wait_for(stream, if writable { PollFlags::OUT } else { PollFlags::IN }, timeout)
 }
 
 /// Waits until `fd` is ready for `flags` or `timeout` passes (`false`).

@@ -205,6 +205,17 @@ impl<H> Poller<H> {
         let _ = epoll::delete(&self.epoll, &*conn.stream);
     }
 
+    /// Frees the slot of a connection that ends (it closes when dropped).
+    /// The socket of one a handler took over (`Request::upgrade`) lives on
+    /// in the handler's `Upgraded`, so the poller stops watching it here
+    /// (`watched`: it is still registered).
+    pub(crate) fn close(&self, token: u64, conn: &Conn<H>, watched: bool) {
+        if conn.req.upgraded && watched {
+            self.unwatch(conn);
+        }
+        self.vacate(token);
+    }
+
     /// Parks a connection after [`unwatch`](Self::unwatch) and watches its
     /// socket again.
     pub(crate) fn put_back_unwatched(&self, token: u64, conn: Box<Conn<H>>) -> io::Result<()> {

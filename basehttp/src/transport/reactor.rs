@@ -239,14 +239,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
     fn turn(&self, poller: &Poller<H>, token: u64, mut conn: Box<Conn<H>>, hangup: bool) {
         match self.drive(poller, &mut conn, hangup) {
             Next::Park => self.park(poller, token, conn),
-            Next::Close => {
-                if conn.req.upgraded {
-                    // The socket lives on in the handler's `Upgraded`.
-                    poller.unwatch(&conn);
-                }
-                poller.vacate(token);
-                drop(conn);
-            }
+            Next::Close => poller.close(token, &conn, true),
         }
     }
 
@@ -272,11 +265,7 @@ impl<H: BaseHTTPRequestHandler> Reactor<H> {
         let mut unwatched = false;
         loop {
             if let Next::Close = self.drive(poller, &mut conn, hangup) {
-                if conn.req.upgraded && !unwatched {
-                    // The socket lives on in the handler's `Upgraded`.
-                    poller.unwatch(&conn);
-                }
-                poller.vacate(token);
+                poller.close(token, &conn, !unwatched);
                 return;
             }
             let Some(waiter) = waiter else { break };

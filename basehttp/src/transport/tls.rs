@@ -16,8 +16,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConnection;
 
 use crate::handler::io::{Channel, TlsInfo};
-use crate::transport::blocking;
-use crate::transport::channel::wait_for;
+use crate::transport::channel::wait_socket;
 
 /// A server's TLS settings: its certificate chain and private key, or a
 /// whole rustls `ServerConfig` (client certificates, SNI resolvers,
@@ -233,9 +232,7 @@ impl Channel for TlsChannel {
     }
 
     fn wait(&self, writable: bool, timeout: Option<Duration>) -> io::Result<bool> {
-        blocking::before_wait();
-        let flags = if writable { rustix::event::PollFlags::OUT } else { rustix::event::PollFlags::IN };
-        wait_for(&*self.stream, flags, timeout)
+        wait_socket(&self.stream, writable, timeout)
     }
 
     fn finish(&mut self) {
