@@ -106,7 +106,49 @@ def ratio(v, base):
 
 
 def scenario_kind(sc):
+    """The letters a scenario's name starts with: c64 -> c, sleep5c64 -> sleep."""
     return re.match(r"[a-z]+", sc).group(0)
+
+
+def errors_of(r):
+    """The socket errors a wrk run counted, all kinds together."""
+    return sum((r.get("errors") or {}).values())
+
+
+def parse_args(doc):
+    """The command line every report script takes: (args, meta, rows)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--logs", required=True)
+    ap.add_argument("--servers", required=True)
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", action="append", default=[])
+    a = ap.parse_args()
+    return a, OrderedDict(m.split("=", 1) for m in a.meta), load(a.raw)
+
+
+def section_groups(rows, order, side):
+    """For a section with one side scenario (`fresh`, `tls`): the peers
+    (those of `order` first), the other scenarios in the order they ran,
+    the usable runs per (peer, scenario), and the side scenario's runs per
+    peer."""
+    seen = {r["peer"] for r in rows if r.get("peer")}
+    peers = [p for p in order if p in seen] + sorted(seen - set(order))
+    scen = OrderedDict()
+    for r in rows:
+        if r.get("scenario") not in ("start", side, None) and not r.get("died"):
+            scen[r["scenario"]] = True
+    groups = defaultdict(list)
+    sides = defaultdict(list)
+    for r in rows:
+        if r.get("failed") or r.get("died") or r.get("skipped"):
+            continue
+        if r.get("scenario") == side:
+            sides[r["peer"]].append(r)
+        elif r.get("scenario"):
+            groups[(r["peer"], r["scenario"])].append(r)
+    return peers, scen, groups, sides
 
 
 def run(cmd):
@@ -361,16 +403,7 @@ def table(header, rows):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", required=True)
-    ap.add_argument("--logs", required=True)
-    ap.add_argument("--servers", required=True)
-    ap.add_argument("--root", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--meta", action="append", default=[])
-    a = ap.parse_args()
-    meta = OrderedDict(m.split("=", 1) for m in a.meta)
-    rows = load(a.raw)
+    a, meta, rows = parse_args(__doc__)
 
     seen_peers = {r["peer"] for r in rows}
     peers = [p for p in ORDER if p in seen_peers] + sorted(seen_peers - set(ORDER))

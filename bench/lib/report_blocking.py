@@ -15,14 +15,12 @@ settings and load, the errors, what each server wrote to stderr, the machine
 and versions, and every raw number. The shared pieces come from report.py.
 """
 
-import argparse
 import re
 import sys
-from collections import OrderedDict, defaultdict
 
 sys.dont_write_bytecode = True  # importing report.py leaves no __pycache__ in the repository
 import report as base  # noqa: E402 (after the line above on purpose)
-from report import fmt_mb, fmt_num, fmt_rps, median, table  # noqa: E402
+from report import errors_of, fmt_mb, fmt_num, fmt_rps, median, ratio, scenario_kind, table  # noqa: E402
 
 ORDER = ["basehttp", "threads", "astra", "tiny_http", "hyper", "python"]
 OURS = "basehttp"
@@ -55,10 +53,6 @@ ABOUT = {
 }
 
 
-def family(sc):
-    return re.match(r"[a-z]+", sc).group(0)
-
-
 def sleep_ms(sc):
     m = re.fullmatch(r"sleep(\d+)c\d+", sc)
     return int(m.group(1)) if m else None
@@ -77,45 +71,13 @@ def fmt_ms(v):
     return f"{v * 1000:.0f} µs" if v < 1 else f"{v:.2f} ms"
 
 
-def fmt_ratio(v, ref):
-    return f" ({v / ref:.2f}×)" if v is not None and ref else ""
-
-
 def fmt_int(v):
     return "–" if v is None else f"{v:.0f}"
 
 
-def errors_of(r):
-    return sum((r.get("errors") or {}).values())
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", required=True)
-    ap.add_argument("--logs", required=True)
-    ap.add_argument("--servers", required=True)
-    ap.add_argument("--root", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--meta", action="append", default=[])
-    a = ap.parse_args()
-    meta = OrderedDict(m.split("=", 1) for m in a.meta)
-    rows = base.load(a.raw)
-
-    seen = {r["peer"] for r in rows if r.get("peer")}
-    peers = [p for p in ORDER if p in seen] + sorted(seen - set(ORDER))
-    scen = OrderedDict()
-    for r in rows:
-        if r.get("scenario") not in ("start", "fresh", None) and not r.get("died"):
-            scen[r["scenario"]] = True
-    groups = defaultdict(list)
-    fresh = defaultdict(list)
-    for r in rows:
-        if r.get("failed") or r.get("died") or r.get("skipped"):
-            continue
-        if r.get("scenario") == "fresh":
-            fresh[r["peer"]].append(r)
-        elif r.get("scenario"):
-            groups[(r["peer"], r["scenario"])].append(r)
+    a, meta, rows = base.parse_args(__doc__)
+    peers, scen, groups, fresh = base.section_groups(rows, ORDER, "fresh")
 
     def med(peer, sc, key):
         return median([r.get(key) for r in groups.get((peer, sc), [])])
@@ -139,7 +101,7 @@ def main():
 
     summary = []
     for fam, title in FAMILIES:
-        fam_scen = [sc for sc in scen if family(sc) == fam]
+        fam_scen = [sc for sc in scen if scenario_kind(sc) == fam]
         if not fam_scen:
             continue
         summary += [f"### {title} (median over rounds; req/s ratio to {REF})", ""]
@@ -159,7 +121,7 @@ def main():
                     body.append([label(sc), name, missing(p)] + [""] * (len(header) - 3))
                     continue
                 rps = med(p, sc, "rps")
-                cells = [label(sc), name, fmt_rps(rps) + fmt_ratio(rps, ref),
+                cells = [label(sc), name, fmt_rps(rps) + ratio(rps, ref),
                          fmt_ms(med(p, sc, "p50_ms")), fmt_ms(med(p, sc, "p99_ms"))]
                 if mixed:
                     cells.append(f"{fmt_rps(med(p, sc, 'bg_rps'))}, {fmt_ms(med(p, sc, 'bg_p99_ms'))}")
@@ -314,7 +276,7 @@ def targets_block(meta, scen, groups, med, idle_count, rows):
         r = ours / ref
         return r >= RPS_RATIO, f"{fmt_rps(ours)} / {fmt_rps(ref)} = {r:.2f}×"
 
-    sleeps = TARGET_SLEEP + [sc for sc in scen if family(sc) == "sleep" and sc not in TARGET_SLEEP]
+    sleeps = TARGET_SLEEP + [sc for sc in scen if scenario_kind(sc) == "sleep" and sc not in TARGET_SLEEP]
     for sc in sleeps:
         b = sleep_ms(sc)
         ok_rps, text = rps_line(sc)
@@ -329,13 +291,13 @@ def targets_block(meta, scen, groups, med, idle_count, rows):
             text += f"; p99 {fmt_ms(p99) if p99 is not None else 'none (no request completed)'} (limit {limit:g} ms)"
         body.append([f"{label(sc)}: req/s ≥ {RPS_RATIO}× {REF_POSS}, p99 ≤ {b} + {P99_SLACK_MS:g} ms", text,
                      base.verdict(ok)])
-    spins = TARGET_SPIN + [sc for sc in scen if family(sc) == "spin" and sc not in TARGET_SPIN]
+    spins = TARGET_SPIN + [sc for sc in scen if scenario_kind(sc) == "spin" and sc not in TARGET_SPIN]
     for sc in spins:
         ok, text = rps_line(sc)
         if not groups.get((OURS, sc)) and not groups.get((REF, sc)):
             text = "not run"
         body.append([f"{label(sc)}: req/s ≥ {RPS_RATIO}× {REF_POSS}", text, base.verdict(ok)])
-    mixes = TARGET_MIXED + [sc for sc in scen if family(sc) == "mixed" and sc not in TARGET_MIXED]
+    mixes = TARGET_MIXED + [sc for sc in scen if scenario_kind(sc) == "mixed" and sc not in TARGET_MIXED]
     for sc in mixes:
         p99 = med(OURS, sc, "p99_ms")
         ran = bool(groups.get((OURS, sc)))

@@ -17,14 +17,12 @@ errors, what each server wrote to stderr, the machine and versions, and every
 raw number. The shared pieces come from report.py.
 """
 
-import argparse
-import re
 import sys
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter
 
 sys.dont_write_bytecode = True  # importing report.py leaves no __pycache__ in the repository
 import report as base  # noqa: E402 (after the line above on purpose)
-from report import fmt_ms, fmt_num, fmt_rps, median, table  # noqa: E402
+from report import errors_of, fmt_ms, fmt_num, fmt_rps, median, ratio, scenario_kind, table  # noqa: E402
 
 ORDER = ["basehttp", "hyper_rustls"]
 OURS = "basehttp"
@@ -55,52 +53,16 @@ KIND = {
 TARGET_RATIO = 1.0
 
 
-def kind(sc):
-    return re.match(r"[a-z]+", sc).group(0)
-
-
 def label(sc):
     """c16 -> 'c16 keep-alive'."""
-    return f"{sc} ({KIND.get(kind(sc), '?')})"
-
-
-def fmt_ratio(v, ref):
-    return f" ({v / ref:.2f}×)" if v is not None and ref else ""
-
-
-def errors_of(r):
-    return sum((r.get("errors") or {}).values())
+    return f"{sc} ({KIND.get(scenario_kind(sc), '?')})"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--raw", required=True)
-    ap.add_argument("--logs", required=True)
-    ap.add_argument("--servers", required=True)
-    ap.add_argument("--root", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--meta", action="append", default=[])
-    a = ap.parse_args()
-    meta = OrderedDict(m.split("=", 1) for m in a.meta)
-    rows = base.load(a.raw)
+    a, meta, rows = base.parse_args(__doc__)
     base.LABEL.update(LABEL)
     base.KEY_CRATES.update(KEY_CRATES)
-
-    seen = {r["peer"] for r in rows if r.get("peer")}
-    peers = [p for p in ORDER if p in seen] + sorted(seen - set(ORDER))
-    scen = OrderedDict()
-    for r in rows:
-        if r.get("scenario") not in ("start", "tls", None) and not r.get("died"):
-            scen[r["scenario"]] = True
-    groups = defaultdict(list)
-    probes = defaultdict(list)
-    for r in rows:
-        if r.get("failed") or r.get("died") or r.get("skipped"):
-            continue
-        if r.get("scenario") == "tls":
-            probes[r["peer"]].append(r)
-        elif r.get("scenario"):
-            groups[(r["peer"], r["scenario"])].append(r)
+    peers, scen, groups, probes = base.section_groups(rows, ORDER, "tls")
 
     def med(peer, sc, key):
         return median([r.get(key) for r in groups.get((peer, sc), [])])
@@ -126,11 +88,11 @@ def main():
             non2xx = sum((r.get("non2xx") or 0) for r in runs)
             body.append([
                 label(sc), name,
-                fmt_rps(rps) + fmt_ratio(rps, med(REF, sc, "rps")),
-                fmt_num(cpu, 2 if cpu is not None and cpu < 10 else 1) + fmt_ratio(cpu, med(REF, sc, "cpu_us_per_req")),
+                fmt_rps(rps) + ratio(rps, med(REF, sc, "rps")),
+                fmt_num(cpu, 2 if cpu is not None and cpu < 10 else 1) + ratio(cpu, med(REF, sc, "cpu_us_per_req")),
                 # wrk times a pipelined batch, not a request.
-                "n/a" if kind(sc) == "pipe" else fmt_ms(med(p, sc, "p50_ms")),
-                "n/a" if kind(sc) == "pipe" else fmt_ms(med(p, sc, "p99_ms")),
+                "n/a" if scenario_kind(sc) == "pipe" else fmt_ms(med(p, sc, "p50_ms")),
+                "n/a" if scenario_kind(sc) == "pipe" else fmt_ms(med(p, sc, "p99_ms")),
                 f"{full} / {resumed}" if counted else "not counted",
                 fmt_num(med(p, sc, "wrk_cpu_pct"), 0),
                 f"{errs}" + (f" +{non2xx} non-2xx" if non2xx else ""),
@@ -172,7 +134,7 @@ def main():
             "resume": ": `wrk -t1 -cN -H 'Connection: close'` as wrk is: each reconnect offers the session's last "
                       "ticket and resumes it (TLS 1.3 PSK with a new X25519 exchange; no certificate, no signature)",
             "pipe": ": `wrk -t1 -cN` with bench/lib/pipeline.lua",
-        }.get(kind(sc), ""))
+        }.get(scenario_kind(sc), ""))
     doc += [""]
     other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
     steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
@@ -277,7 +239,7 @@ def tls_block(meta, peers, probes, groups, scen):
                    + (f", {others} handshakes with another suite" if others else ", no other suite"))
     checks = []
     for sc in scen:
-        if kind(sc) not in ("new", "resume"):
+        if scenario_kind(sc) not in ("new", "resume"):
             continue
         for p in peers:
             runs = groups.get((p, sc), [])
@@ -316,8 +278,8 @@ def targets_block(scen, groups, med, rows):
         body.append([what, "; ".join(f"{sc} {fmt(o)} / {fmt(t)} = {fmt_num(r, 3)}×" for sc, o, t, r in got),
                      base.verdict(ok)])
 
-    keep = [sc for sc in scen if kind(sc) == "c"]
-    new = [sc for sc in scen if kind(sc) == "new"]
+    keep = [sc for sc in scen if scenario_kind(sc) == "c"]
+    new = [sc for sc in scen if scenario_kind(sc) == "new"]
     line(f"TLS keep-alive requests/s ≥ {TARGET_RATIO}× {REF}", keep, "rps", True)
     line(f"new TLS connections/s (full handshakes) ≥ {TARGET_RATIO}× {REF}", new, "rps", True)
     out += table(["target", "measured (ours / theirs = ratio)", "verdict"], body)
