@@ -205,16 +205,21 @@ tiny_threads=${BENCH_TINY_HTTP_THREADS:-256}
 [[ $idle10k_conns =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE10K_CONNS wants a positive number"
 [[ $idle10k_fresh =~ ^[1-9][0-9]*$ ]] || die "BENCH_IDLE10K_FRESH wants a positive number"
 [ "$rounds" -ge 3 ] || echo "run.sh: note: fewer than 3 rounds; medians of $rounds" >&2
+# Every chosen peer is one of the section's: section_peers NAME PEER...
+section_peers() {
+    local section=$1 p
+    shift
+    for p in "${peers[@]}"; do
+        printf '%s\n' "$@" | grep -qx -- "$p" || die "peer '$p' is not in the $section section ($*)"
+    done
+}
 if [ $blocking = 1 ]; then
     for s in "${scenarios[@]}"; do
         [[ $s =~ ^((sleep|spin)[1-9][0-9]*c|mixed)[1-9][0-9]*$ ]] ||
             die "unknown scenario '$s' (--blocking: sleepBcN, spinUcN, mixedN)"
     done
     [ $idle10k = 0 ] || die "--idle10k belongs to the hello-world section, not --blocking"
-    for p in "${peers[@]}"; do
-        printf '%s\n' "${blocking_peers[@]}" | grep -qx -- "$p" ||
-            die "peer '$p' is not in the blocking section (${blocking_peers[*]})"
-    done
+    section_peers blocking "${blocking_peers[@]}"
     [[ $settle =~ ^[0-9]+$ ]] || die "BENCH_SETTLE wants whole seconds"
     [[ $mixed_bg_conns =~ ^[1-9][0-9]*$ ]] || die "BENCH_MIXED_BG_CONNS wants a positive number"
     [[ $mixed_bg_path =~ ^/[!-~]*$ ]] || die "BENCH_MIXED_BG_PATH wants a path"
@@ -229,10 +234,7 @@ elif [ $tls = 1 ]; then
             die "unknown scenario '$s' (--tls: cN, newN, resumeN, pipeN)"
     done
     [ $idle10k = 0 ] || die "--idle10k belongs to the hello-world section, not --tls"
-    for p in "${peers[@]}"; do
-        printf '%s\n' "${tls_peers[@]}" | grep -qx -- "$p" ||
-            die "peer '$p' is not in the TLS section (${tls_peers[*]})"
-    done
+    section_peers TLS "${tls_peers[@]}"
 else
     for s in "${scenarios[@]}"; do
         [[ $s =~ ^(idle|c|close|pipe)[1-9][0-9]*$ ]] || die "unknown scenario '$s'"
