@@ -266,11 +266,7 @@ impl Io {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !self.stream.wait(true, self.write_timeout)? {
-                        return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable()?,
                 Err(e) => return Err(e),
             }
         }
@@ -279,13 +275,18 @@ impl Io {
             match self.stream.flush() {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !self.stream.wait(true, self.write_timeout)? {
-                        return Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"));
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait_writable()?,
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Waits (up to the write timeout) until the client accepts more bytes.
+    fn wait_writable(&self) -> io::Result<()> {
+        if self.stream.wait(true, self.write_timeout)? {
+            Ok(())
+        } else {
+            Err(io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading"))
         }
     }
 
