@@ -1,7 +1,7 @@
 //! `python -m http.server`, in Rust: serves the files of a folder over HTTP.
 //!
 //! ```text
-//! cargo run --release --example http_server -- [--bind ADDR] [--directory DIR] [--protocol HTTP/1.1] [PORT]
+//! cargo run --release --example http_server -- [--cgi] [--bind ADDR] [--directory DIR] [--protocol HTTP/1.1] [PORT]
 //! ```
 //!
 //! With no arguments it serves the current directory on port 8000 of every
@@ -15,6 +15,15 @@
 //! Each request is logged on stderr the way Python logs it; Ctrl-C stops
 //! the server after the requests in flight.
 //!
+//! With `--cgi`, as `python -m http.server --cgi`, the executable scripts
+//! under `cgi-bin/` and `htbin/` run as CGI scripts (examples/README.md has
+//! a shell and a Python one):
+//!
+//! ```text
+//! cargo run --release --example http_server -- --cgi --protocol HTTP/1.1
+//! curl -i http://127.0.0.1:8000/cgi-bin/hello.sh/some/path?x=1
+//! ```
+//!
 //! HTTPS, as Python 3.14's `--tls-cert` (build with `--features tls`):
 //!
 //! ```text
@@ -27,7 +36,7 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use basehttp::{HTTPServer, SimpleHTTPRequestHandler};
+use basehttp::{BaseHTTPRequestHandler, CGIHTTPRequestHandler, HTTPServer, SimpleHTTPRequestHandler};
 
 mod cli;
 
@@ -35,13 +44,13 @@ mod cli;
 /// parsed below, as Python's `http.server` defines them.
 const CLI: cli::Cli = cli::Cli::new(
     "http_server",
-    "usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] \
+    "usage: http_server [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION] \
      [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH] [--reuse-port] \
      [--forwarded-allow-ips LIST] [port]",
 );
 
 const USAGE: &str = "\
-usage: http_server [-h] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION]
+usage: http_server [-h] [--cgi] [--bind ADDRESS] [--directory DIRECTORY] [--protocol VERSION]
                    [--tls-cert PATH] [--tls-key PATH] [--tls-password-file PATH]
                    [--reuse-port] [--forwarded-allow-ips LIST] [port]
 
@@ -50,6 +59,8 @@ positional arguments:
 
 options:
   -h, --help            show this help message and exit
+  --cgi                 run as CGI server: executable files under /cgi-bin and
+                        /htbin run as CGI scripts
   -b, --bind ADDRESS    bind to this address (default: all interfaces)
   -d, --directory DIRECTORY
                         serve this directory (default: current directory)
@@ -67,6 +78,8 @@ options:
 
 /// The command line, with Python's defaults.
 struct Options {
+    /// `--cgi`: `CGIHTTPRequestHandler` instead of `SimpleHTTPRequestHandler`.
+    cgi: bool,
     bind: String,
     directory: std::path::PathBuf,
     protocol: String,
@@ -85,6 +98,7 @@ struct Options {
 /// `--bind=ADDR`), and an optional port.
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
+        cgi: false,
         bind: String::new(), // "" means every interface, as in Python's ('', 8000)
         directory: std::env::current_dir().map_err(|e| format!("no current directory: {e}"))?,
         protocol: "HTTP/1.0".to_owned(),
@@ -109,6 +123,7 @@ fn parse_args() -> Result<Options, String> {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
+            "--cgi" => options.cgi = true,
             "-b" | "--bind" => options.bind = value("--bind")?,
             "-d" | "--directory" => options.directory = value("--directory")?.into(),
             "-p" | "--protocol" => options.protocol = value("--protocol")?,
@@ -146,7 +161,15 @@ fn main() -> ExitCode {
 
     // One handler value knows the folder; the server clones it for each
     // connection (cheap: the folder's path is shared, not copied).
-    let handler = SimpleHTTPRequestHandler::new(&options.directory);
+    if options.cgi {
+        serve(CGIHTTPRequestHandler::new(&options.directory), options)
+    } else {
+        serve(SimpleHTTPRequestHandler::new(&options.directory), options)
+    }
+}
+
+/// Serves with `handler` (the file server, or the CGI one) until Ctrl-C.
+fn serve<H: BaseHTTPRequestHandler + Clone + Send + Sync + 'static>(handler: H, options: Options) -> ExitCode {
     let address = format!("{}:{}", if options.bind.is_empty() { "0.0.0.0" } else { &options.bind }, options.port);
     let config = basehttp::ServerConfig {
         reuse_port: options.reuse_port,
@@ -203,8 +226,8 @@ fn main() -> ExitCode {
 /// Serves HTTPS with the certificate chain `cert` and the key
 /// (`--tls-key`, or the certificate file itself, as in Python).
 #[cfg(feature = "tls")]
-fn use_tls(
-    httpd: &mut HTTPServer<SimpleHTTPRequestHandler>,
+fn use_tls<H: BaseHTTPRequestHandler>(
+    httpd: &mut HTTPServer<H>,
     cert: &std::path::Path,
     options: &Options,
 ) -> Result<(), String> {
@@ -218,6 +241,6 @@ fn use_tls(
 
 /// Without the `tls` feature there is no HTTPS: say how to get it.
 #[cfg(not(feature = "tls"))]
-fn use_tls(_: &mut HTTPServer<SimpleHTTPRequestHandler>, _: &std::path::Path, _: &Options) -> Result<(), String> {
+fn use_tls<H: BaseHTTPRequestHandler>(_: &mut HTTPServer<H>, _: &std::path::Path, _: &Options) -> Result<(), String> {
     Err("this build has no TLS support: build with `--features tls` (cargo run --features tls --example http_server -- ...)".into())
 }

@@ -5,13 +5,15 @@
 // Three layers; imports point down only (README, "How it works"):
 // `protocol` (bytes, no I/O) <- `handler` (the API a handler sees) <-
 // `transport` (sockets, pollers, threads), with `simple` (the file server)
-// on the handler API.
+// on the handler API, and `cgi` (the CGI handler) on top of the file server.
+mod cgi;
 mod handler;
 mod protocol;
 mod simple;
 mod transport;
 
 pub use basehttp_macros::http_handler;
+pub use cgi::CGIHTTPRequestHandler;
 pub use handler::base::{handle, handle_one_request, BaseHTTPRequestHandler, SYS_VERSION};
 pub use handler::body::{RFile, WFile};
 pub use handler::config::ServerConfig;

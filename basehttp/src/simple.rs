@@ -9,7 +9,7 @@
 
 mod listing;
 mod mime;
-mod path;
+pub(crate) mod path;
 mod range;
 mod validators;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, bottom first; a module may import its own layer or lower.
 /// `simple` and `transport` share a rank but may not import each other.
-const LAYERS: [(&str, u8); 4] = [("protocol", 0), ("handler", 1), ("simple", 2), ("transport", 2)];
+const LAYERS: [(&str, u8); 5] = [("protocol", 0), ("handler", 1), ("simple", 2), ("transport", 2), ("cgi", 3)];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use crate::protocol::swar::find_byte;
@@ -68,6 +69,12 @@ pub(crate) trait Channel: Send {
     fn shutdown_write(&mut self) {}
     /// The TLS session, if the channel is encrypted.
     fn tls(&self) -> Option<TlsInfo> {
+        None
+    }
+    /// The socket under the channel, for a handler that waits on other
+    /// files too and must notice the client leaving (a CGI script's
+    /// pipes); memory has none.
+    fn socket(&self) -> Option<BorrowedFd<'_>> {
         None
     }
     /// The concrete channel, for the transport that made it.

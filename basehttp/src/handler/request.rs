@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -207,6 +208,13 @@ impl Request {
     /// scheme.
     pub fn tls(&self) -> Option<TlsInfo> {
         self.io.stream.tls()
+    }
+
+    /// The connection's socket, if it has one (not for
+    /// [`serve_bytes`](crate::serve_bytes)): for a handler that waits on
+    /// other files (a CGI script's pipes) and must notice the client leave.
+    pub(crate) fn client_socket(&self) -> Option<BorrowedFd<'_>> {
+        self.io.stream.socket()
     }
 
     /// The address of the socket's peer: the same as

@@ -6,7 +6,7 @@
 use std::any::Any;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,10 @@ impl Channel for TcpChannel {
 
     fn shutdown_write(&mut self) {
         let _ = self.0.shutdown(Shutdown::Write);
+    }
+
+    fn socket(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.0.as_fd())
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {

@@ -7,6 +7,7 @@
 use std::any::Any;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -252,6 +253,10 @@ impl Channel for TlsChannel {
             server_name: self.conn.server_name().map(str::to_owned),
             alpn_protocol: self.conn.alpn_protocol().map(<[u8]>::to_vec),
         })
+    }
+
+    fn socket(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.stream.as_fd())
     }
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
