@@ -16,7 +16,7 @@ mod script_head;
 
 use std::ffi::OsString;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,7 +80,9 @@ const MAX_LOCAL_REDIRECTS: usize = 10;
 /// - a script silent for longer than the [timeout](Self::with_timeout)
 ///   (default 60 s) is killed with its whole process group, and answered
 ///   `504` if the client has nothing yet; a client that closes its
-///   connection kills its script; every script is waited for;
+///   connection kills its script (once its request is read: as nginx
+///   does, a client that shuts down only its sending side counts as gone,
+///   since the two look the same from here); every script is waited for;
 /// - a script is only ever a regular, executable file inside a CGI
 ///   directory: a symlink out of it is a `404`, and the files under a CGI
 ///   directory are never served as files.
@@ -331,6 +333,10 @@ impl CGIHTTPRequestHandler {
         };
         let nph = script.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b"nph-"));
         let outcome = Pump::new(req, &mut child, &name, nph, self.config.timeout).run()?;
+        // The response is whole once the output ended: its last chunk goes
+        // out now, not after the script's exit (a script may linger).
+        req.finish_chunked()?;
+        req.wfile().flush()?;
         match child.finish(Instant::now() + self.config.timeout)? {
             Some(status) if !status.success() => {
                 req.log_error(format_args!("CGI script {} exited with {status}", repr(&name)));

@@ -60,6 +60,10 @@ pub(crate) struct Pump<'a> {
     err_line: Vec<u8>,
     /// Response bytes reached the client's buffers (no more error pages).
     started: bool,
+    /// The response is complete whatever the script does next (a `502`
+    /// was sent, or its `Content-Length` was reached and it wrote on):
+    /// the script is killed rather than drained.
+    abandon: bool,
 }
 
 impl<'a> Pump<'a> {
@@ -81,6 +85,7 @@ impl<'a> Pump<'a> {
             input_at: 0,
             err_line: Vec::new(),
             started: false,
+            abandon: false,
         }
     }
 
@@ -123,6 +128,11 @@ impl<'a> Pump<'a> {
             }
             if ready.stderr {
                 self.read_errors(&mut buf);
+            }
+            if self.abandon {
+                self.log_line_end();
+                self.script.kill();
+                return Ok(Outcome::Answered);
             }
             if progress {
                 deadline = Instant::now() + self.timeout;
@@ -249,9 +259,11 @@ impl<'a> Pump<'a> {
             }
             Out::Raw => {
                 if !self.started {
-                    // nph-: the script's own status line, for the log only.
+                    // nph-: the script's own status line, for the log only;
+                    // its framing is its own, so the connection ends with it.
                     let code = data.get(9..12).and_then(|c| std::str::from_utf8(c).ok()?.parse().ok());
                     self.req.log_request(code, None);
+                    self.req.close_connection = true;
                 }
                 self.send(data)
             }
@@ -317,6 +329,7 @@ impl<'a> Pump<'a> {
         self.req.log_error(format_args!("CGI script {} printed an invalid head: {why}", repr(self.name)));
         self.out = Out::Drop;
         self.started = true;
+        self.abandon = true;
         self.req.send_error_explain(502, None, Some("The CGI script did not print a valid response head."))
     }
 
