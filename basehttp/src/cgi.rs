@@ -311,10 +311,20 @@ impl CGIHTTPRequestHandler {
             script_file: &script,
             path_translated: path_translated.as_deref(),
             document_root: &root,
+            body: first,
         };
         let env = environ::environ(req, &located, &self.config.env);
         let has_body = first && (req.headers.contains("Transfer-Encoding") || req.headers.contains("Content-Length"));
         let python = Self::is_python(&script);
+        if !python && !process::kernel_runs(&script).unwrap_or(false) {
+            req.log_error(format_args!(
+                "CGI script {} has no #! line and is no ELF executable: not run (a shell would run it)",
+                repr(&name)
+            ));
+            req.send_error_explain(500, None, Some("The CGI script could not be started."))?;
+            return Ok(Outcome::Answered);
+        }
+        warn_inheritable_descriptors(req);
         let launch = Launch {
             script: &script,
             interpreter: if python { &self.config.interpreter } else { &[] },
@@ -356,6 +366,21 @@ impl CGIHTTPRequestHandler {
         let Some(target) = canonical(path) else { return false };
         self.config.cgi_directories.iter().filter_map(|d| canonical(d)).any(|d| target.starts_with(d))
     }
+}
+
+/// Logs, once per process, the descriptors every script would inherit
+/// (see `process::inheritable_descriptors`).
+fn warn_inheritable_descriptors(req: &Request) {
+    static CHECKED: std::sync::Once = std::sync::Once::new();
+    CHECKED.call_once(|| {
+        let fds = process::inheritable_descriptors();
+        if !fds.is_empty() {
+            req.log_error(format_args!(
+                "file descriptors {fds:?} of this process are not close-on-exec: every CGI script inherits them \
+                 (start the server without them)"
+            ));
+        }
+    });
 }
 
 /// `404 No such CGI script ('/cgi-bin/x')`: missing, or not somewhere a

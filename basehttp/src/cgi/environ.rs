@@ -40,6 +40,10 @@ pub(crate) struct Located<'a> {
     /// `PATH_TRANSLATED`: `PATH_INFO` mapped under the root, if any.
     pub(crate) path_translated: Option<&'a Path>,
     pub(crate) document_root: &'a Path,
+    /// Whether the script gets the request body: not after a local
+    /// redirect, which is answered as a `GET` (RFC 3875 §6.2.2), so the
+    /// body's variables go too.
+    pub(crate) body: bool,
 }
 
 /// The whole environment of one script run, in a stable order.
@@ -84,11 +88,11 @@ pub(crate) fn environ(req: &Request, at: &Located<'_>, config: &EnvConfig) -> Ve
             env.set("REMOTE_USER", &user);
         }
     }
-    if let Some(ctype) = req.headers.get("Content-Type") {
+    if let Some(ctype) = req.headers.get("Content-Type").filter(|_| at.body) {
         env.set("CONTENT_TYPE", ctype);
     }
     // A chunked body has no length to tell: the script reads to EOF.
-    if !req.headers.contains("Transfer-Encoding") {
+    if at.body && !req.headers.contains("Transfer-Encoding") {
         if let Some(length) = req.headers.get("Content-Length") {
             env.set("CONTENT_LENGTH", length.trim());
         }

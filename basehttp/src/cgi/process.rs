@@ -112,6 +112,47 @@ impl Drop for Script {
     }
 }
 
+/// Whether the kernel runs `path` itself: a `#!` line or an ELF header.
+/// Anything else is refused before it is started: `execvp(3)`, which std
+/// uses when it must change the user first, hands a file the kernel will
+/// not run (`ENOEXEC`) to `/bin/sh`, so a data file with an execute bit
+/// would run as shell commands.
+pub(crate) fn kernel_runs(path: &Path) -> io::Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    let mut got = 0;
+    while got < magic.len() {
+        match io::Read::read(&mut file, &mut magic[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(magic[..got].starts_with(b"#!") || magic[..got] == *b"\x7fELF")
+}
+
+/// The descriptors this process holds without close-on-exec, which every
+/// child inherits: never the server's own (std, socket2 and rustix open
+/// everything close-on-exec), but ones the process was started with. They
+/// cannot be closed in the child without `unsafe` (`pre_exec`), which this
+/// crate forbids; the CGI handler logs them once instead. Read from
+/// `/proc/self/fdinfo` (`O_CLOEXEC` in `flags`); empty where there is none.
+pub(crate) fn inheritable_descriptors() -> Vec<u32> {
+    const O_CLOEXEC: u32 = 0o2_000_000;
+    let Ok(dir) = std::fs::read_dir("/proc/self/fdinfo") else { return Vec::new() };
+    let mut fds: Vec<u32> = dir
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let fd: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let info = std::fs::read_to_string(entry.path()).ok()?;
+            let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?.trim();
+            let flags = u32::from_str_radix(flags, 8).ok()?;
+            (fd > 2 && flags & O_CLOEXEC == 0).then_some(fd)
+        })
+        .collect();
+    fds.sort_unstable();
+    fds
+}
+
 /// CPython's `nobody_uid()`, with the group: `nobody`'s ids, or 65534 (the
 /// usual `nobody`/`nogroup`) where the system has no such user.
 pub(crate) fn nobody() -> (u32, u32) {
