@@ -33,6 +33,9 @@ use environ::{EnvConfig, Located, DEFAULT_PASS_ENV};
 use process::{Launch, Script};
 use pump::{Outcome, Pump};
 
+/// A `do_*` method of the file server.
+type FileMethod = fn(&mut SimpleHTTPRequestHandler, &mut Request) -> HandlerResult;
+
 /// How many local redirects (RFC 3875 §6.2.2) one request may follow.
 const MAX_LOCAL_REDIRECTS: usize = 10;
 
@@ -236,20 +239,22 @@ impl CGIHTTPRequestHandler {
     /// `do_GET()`: runs the script, or serves the file.
     #[allow(non_snake_case)]
     pub fn do_GET(&mut self, req: &mut Request) -> HandlerResult {
-        match self.is_cgi(&req.path) {
-            Some((dir, rest)) => self.run_cgi(req, &dir, &rest),
-            None if self.inside_cgi_directory(&req.path) => Ok(req.send_error_message(404, "File not found")?),
-            None => self.files.do_GET(req),
-        }
+        self.script_or_file(req, SimpleHTTPRequestHandler::do_GET)
     }
 
     /// `do_HEAD()`: runs the script (its body is not sent), or the file's head.
     #[allow(non_snake_case)]
     pub fn do_HEAD(&mut self, req: &mut Request) -> HandlerResult {
+        self.script_or_file(req, SimpleHTTPRequestHandler::do_HEAD)
+    }
+
+    /// CPython's `send_head` choice: the script for a CGI path, `404` for
+    /// anything else inside a CGI directory, else `serve` (the file server).
+    fn script_or_file(&mut self, req: &mut Request, serve: FileMethod) -> HandlerResult {
         match self.is_cgi(&req.path) {
             Some((dir, rest)) => self.run_cgi(req, &dir, &rest),
             None if self.inside_cgi_directory(&req.path) => Ok(req.send_error_message(404, "File not found")?),
-            None => self.files.do_HEAD(req),
+            None => serve(&mut self.files, req),
         }
     }
 
@@ -276,11 +281,8 @@ impl CGIHTTPRequestHandler {
             req.path = path;
             match self.is_cgi(&req.path) {
                 Some((d, r)) => (dir, rest) = (d, r),
-                None if self.inside_cgi_directory(&req.path) => {
-                    return Ok(req.send_error_message(404, "File not found")?)
-                }
-                None if req.command == "HEAD" => return self.files.do_HEAD(req),
-                None => return self.files.do_GET(req),
+                None if req.command == "HEAD" => return self.script_or_file(req, SimpleHTTPRequestHandler::do_HEAD),
+                None => return self.script_or_file(req, SimpleHTTPRequestHandler::do_GET),
             }
         }
         req.log_error(format_args!("CGI script redirected more than {MAX_LOCAL_REDIRECTS} times"));
