@@ -210,15 +210,17 @@ impl Response {
 }
 
 /// CPython's expectation for `cgi_file1`: `Hello World`, `text/html`, 200.
-fn hello() -> (String, Option<String>, u16) {
-    (format!("Hello World{LINESEP}"), Some("text/html".to_owned()), 200)
+#[track_caller]
+fn assert_hello(res: &Response) {
+    let hello = (format!("Hello World{LINESEP}"), Some("text/html".to_owned()), 200);
+    assert_eq!(res.triple(), hello, "head: {:?}", latin1(&res.head));
 }
 
 #[test]
 fn test_headers_and_content() {
     let f = Fixture::new();
     let res = f.get("/cgi-bin/file1.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 }
 
 #[test]
@@ -262,7 +264,7 @@ fn test_authorization() {
     // b'Basic ' + base64.b64encode(b'username:pass')
     let auth = [("Authorization", "Basic dXNlcm5hbWU6cGFzcw==")];
     let res = f.request("GET", "/cgi-bin/file1.py", b"", &auth);
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 
     // What the script is told (CPython sets the same two variables, and
     // passes no HTTP_AUTHORIZATION either).
@@ -280,7 +282,7 @@ fn test_no_leading_slash() {
     // given, `GET cgi-bin/file1.py HTTP/1.1`.
     let f = Fixture::new();
     let res = f.get("cgi-bin/file1.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 }
 
 /// Restores (or removes) an environment variable of this process when dropped.
@@ -307,7 +309,7 @@ fn test_os_environ_is_not_altered() {
     std::env::set_var("SERVER_SOFTWARE", signature);
 
     let res = f.get("/cgi-bin/file1.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
     assert_eq!(std::env::var("SERVER_SOFTWARE").as_deref(), Ok(signature));
 
     // Our difference: the script's environment is built, not copied from
@@ -329,14 +331,14 @@ fn test_os_environ_is_not_altered() {
 fn test_urlquote_decoding_in_cgi_check() {
     let f = Fixture::new();
     let res = f.get("/cgi-bin%2ffile1.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 }
 
 #[test]
 fn test_nested_cgi_path_issue21323() {
     let f = Fixture::new();
     let res = f.get("/cgi-bin/child-dir/file3.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 }
 
 #[test]
@@ -359,7 +361,7 @@ fn test_cgi_path_in_sub_directories() {
     // for the duration of the test; here the one handler is configured so.
     let f = Fixture::with(|h| h.with_cgi_directories(["/cgi-bin", "/htbin", "/sub/dir/cgi-bin"]));
     let res = f.get("/sub/dir/cgi-bin/file5.py");
-    assert_eq!(res.triple(), hello(), "head: {:?}", latin1(&res.head));
+    assert_hello(&res);
 
     // Without it, the same path is not a CGI path: the file is served as is.
     let f = Fixture::new();

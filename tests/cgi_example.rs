@@ -127,18 +127,9 @@ fn curl(args: &[&str], logs: &Path) -> Run {
         Ok(child) => child,
         Err(e) => panic!("these tests need the `curl` command, which cannot be run here ({e}): apt-get install curl"),
     };
-    let deadline = Instant::now() + CURL_TIMEOUT + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("curl {args:?} did not finish; stderr: {}", fs::read_to_string(&err_path).unwrap_or_default());
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, CURL_TIMEOUT + Duration::from_secs(10)).unwrap_or_else(|| {
+        panic!("curl {args:?} did not finish; stderr: {}", fs::read_to_string(&err_path).unwrap_or_default())
+    });
     let stdout = fs::read(&out_path).unwrap();
     let stderr = String::from_utf8_lossy(&fs::read(&err_path).unwrap()).into_owned();
     Run { status, stdout, stderr }
@@ -158,35 +149,13 @@ impl Site {
         for (rel, text) in scripts {
             tree.script(rel, text);
         }
-        let logs = Scratch::new();
+        let logs = Scratch::new("example");
         let server = ExampleServer::start(&tree.root, &logs.root);
         Site { server, _tree: tree, logs }
     }
 
     fn curl(&self, args: &[&str]) -> Run {
         curl(args, &self.logs.root)
-    }
-}
-
-/// A scratch directory, removed when dropped.
-struct Scratch {
-    root: PathBuf,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let root = std::env::temp_dir().join(format!("basehttp-cgi-example-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(&root).unwrap();
-        Scratch { root }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
     }
 }
 
@@ -286,18 +255,8 @@ fn sha256_file(path: &Path, logs: &Path) -> String {
         .stdout(fs::File::create(&out_path).unwrap())
         .spawn()
         .expect("sha256sum (coreutils) is needed");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sha256sum did not finish");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status =
+        wait_or_kill(&mut child, Duration::from_secs(60)).unwrap_or_else(|| panic!("sha256sum did not finish"));
     assert!(status.success(), "sha256sum failed: {status}");
     let out = fs::read_to_string(&out_path).unwrap();
     let digest = out.split_whitespace().next().unwrap_or_default().to_owned();

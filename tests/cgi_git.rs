@@ -30,8 +30,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
 
@@ -40,34 +39,6 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `nobody`'s ids (`nobody`/`nogroup` on Debian), whom the scripts run as.
 const NOBODY: u32 = 65534;
-
-/// A scratch directory (mode 0755, so `nobody` may pass through it),
-/// removed when dropped.
-struct Scratch {
-    root: PathBuf,
-}
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let root = std::env::temp_dir().join(format!("basehttp-cgi-git-{tag}-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(&root).unwrap();
-        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
-        Scratch { root }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
 
 /// What one bounded command printed.
 struct Run {
@@ -89,20 +60,9 @@ fn run_bounded(mut cmd: Command, logs: &Path, limit: Duration) -> Run {
         .stderr(fs::File::create(&err_path).unwrap())
         .process_group(0);
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            // The group: git starts helpers (git-remote-http, index-pack).
-            let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    // On overrun the group goes too: git starts helpers (git-remote-http,
+    // index-pack).
+    let status = wait_or_kill(&mut child, limit);
     let read = |p: &Path| {
         let mut text = String::new();
         let _ = fs::File::open(p).and_then(|mut f| f.read_to_string(&mut text));
@@ -170,18 +130,8 @@ fn require_git() {
             "these tests need the `git` command (with git-http-backend), which cannot be run here ({e}): install git"
         )
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`git --version` did not finish within 30 s");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("`git --version` did not finish within 30 s"));
     assert!(status.success(), "`git --version` failed ({status}): these tests need a working git");
 }
 
@@ -221,7 +171,7 @@ const HELLO: &str = "hello from the seed commit\n";
 impl GitSite {
     fn new(tag: &str, writable: bool) -> GitSite {
         require_git();
-        let scratch = Scratch::new(tag);
+        let scratch = Scratch::new(&format!("git-{tag}"));
         let logs = scratch.path("logs");
         fs::create_dir(&logs).unwrap();
 

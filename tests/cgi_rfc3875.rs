@@ -42,146 +42,27 @@ mod support;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use basehttp::CGIHTTPRequestHandler;
-use support::{latin1, logs, serve, CgiTree, Client, TestServer, IO_TIMEOUT};
+use support::{
+    get, latin1, logs, parse_head, poll, read_response, serve, writable_dir, CgiTree, Client, Response, TestServer,
+    IO_TIMEOUT,
+};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// One parsed response.
-struct Response {
-    /// The status line, without its CRLF.
-    status_line: String,
-    status: u16,
-    /// The header fields, in order.
-    headers: Vec<(String, String)>,
-    /// The body, de-chunked if it was chunked.
-    body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Response {
-    /// The whole response as text (the body de-chunked, cut at 4 KiB).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dump = self.dump();
-        match dump.char_indices().nth(4096) {
-            Some((at, _)) => write!(f, "{:?}…", &dump[..at]),
-            None => write!(f, "{dump:?}"),
-        }
-    }
-}
-
-impl Response {
-    /// Every value of `name` (case-insensitive).
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
-    }
-
-    /// The only value of `name`, if any (panics on a repeated field).
-    fn header(&self, name: &str) -> Option<&str> {
-        let all = self.all(name);
-        assert!(all.len() <= 1, "{name} sent {} times: {self:?}", all.len());
-        all.first().copied()
-    }
-
-    fn text(&self) -> String {
-        latin1(&self.body)
-    }
-
-    /// Status line, fields and body, as text (chars are bytes).
-    fn dump(&self) -> String {
-        let fields: String = self.headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
-        format!("{}\r\n{fields}\r\n{}", self.status_line, self.text())
-    }
-
-    fn chunked(&self) -> bool {
-        self.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    }
-}
-
-/// Parses a response head (up to and including its blank line).
-fn parse_head(head: &[u8]) -> (String, u16, Vec<(String, String)>) {
-    let text = latin1(head);
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default().to_owned();
-    let status = status_line.get(9..12).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{text:?}"));
-    let headers = lines
-        .take_while(|l| !l.is_empty())
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("not a field: {l:?} in {text:?}"));
-            (n.to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    (status_line, status, headers)
-}
-
-/// A chunked body, read to its last chunk and empty trailer section.
-fn read_chunked(c: &mut Client) -> Vec<u8> {
-    let mut body = Vec::new();
-    // Bounded: every read is (IO_TIMEOUT), and so is the number of chunks.
-    for _ in 0..1_000_000 {
-        let line = c.read_until(b"\r\n");
-        let line = latin1(&line[..line.len() - 2]);
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
-        if size == 0 {
-            for _ in 0..100 {
-                if c.read_until(b"\r\n") == b"\r\n" {
-                    return body;
-                }
-            }
-            panic!("more than 100 trailer lines");
-        }
-        body.extend_from_slice(&c.read_exact_n(size));
-        assert_eq!(c.read_exact_n(2), b"\r\n", "a chunk must end with CRLF");
-    }
-    panic!("more than a million chunks");
-}
-
-/// One response from `c`: the head, then the body as its framing says
-/// (none for `HEAD`; chunked; `Content-Length`; else up to the close).
-fn read_response(c: &mut Client, head_request: bool) -> Response {
-    let head = c.read_until(b"\r\n\r\n");
-    let (status_line, status, headers) = parse_head(&head);
-    let mut response = Response { status_line, status, headers, body: Vec::new() };
-    if head_request || matches!(status, 100..=199 | 204 | 304) {
-        return response;
-    }
-    response.body = if response.chunked() {
-        read_chunked(c)
-    } else if let Some(n) = response.header("Content-Length") {
-        c.read_exact_n(n.parse().unwrap())
-    } else {
-        let (body, closed) = c.read_for(IO_TIMEOUT);
-        assert!(closed, "a close-delimited body must end with the close; got {:?}", latin1(&body));
-        body
-    };
-    response
-}
 
 /// Sends `request` on a new connection and reads one response.
 fn roundtrip(server: &TestServer, request: &str) -> Response {
     let mut c = server.connect();
     c.send(request.as_bytes());
     read_response(&mut c, request.starts_with("HEAD "))
-}
-
-/// `GET path` on HTTP/1.1 with `Connection: close`: one response, and
-/// nothing after it but the close.
-fn get(server: &TestServer, path: &str) -> Response {
-    let mut c = server.connect();
-    c.send(format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes());
-    let response = read_response(&mut c, false);
-    let rest = c.read_to_end();
-    assert!(rest.is_empty(), "bytes after the response to {path}: {:?}", latin1(&rest));
-    response
 }
 
 /// `KEY=value` lines (what `env` prints) as a map.
@@ -192,23 +73,10 @@ fn env_map(text: &str) -> HashMap<String, String> {
 /// A script printing its whole environment.
 const ENV_SCRIPT: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nexec env\n";
 
-/// A directory of the tree where scripts (run as `nobody`) may write.
-fn writable_dir(tree: &CgiTree, rel: &str) -> PathBuf {
-    let dir = tree.dir(rel);
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
-
 /// The pid a script wrote to `path`, waited for (bounded).
 fn read_pid(path: &Path, limit: Duration) -> u32 {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(pid) = fs::read_to_string(path).ok().and_then(|s| s.trim().parse().ok()) {
-            return pid;
-        }
-        assert!(Instant::now() < deadline, "{} was not written within {limit:?}", path.display());
-        thread::sleep(Duration::from_millis(10));
-    }
+    poll(limit, || fs::read_to_string(path).ok()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{} was not written within {limit:?}", path.display()))
 }
 
 /// The state letter and the parent of a process, `None` once it is gone.
@@ -225,30 +93,23 @@ fn proc_state(pid: u32) -> Option<(char, u32)> {
 /// someone other than this process (a script's own child, orphaned when
 /// the script was killed, is `init`'s to reap). Whether it got there.
 fn wait_dead(pid: u32, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        match proc_state(pid) {
-            None => return true,
-            Some(('Z', ppid)) if ppid != std::process::id() => return true,
-            Some(_) => {}
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+    let dead = || match proc_state(pid) {
+        None => Some(()),
+        Some(('Z', ppid)) if ppid != std::process::id() => Some(()),
+        Some(_) => None,
+    };
+    poll(limit, dead).is_some()
 }
 
-/// Waits (bounded) until `pid` has fully disappeared (it was reaped).
+/// Waits (bounded) until `pid` has fully disappeared (it was reaped); its
+/// last state seen (`None` once gone).
 fn wait_gone(pid: u32, limit: Duration) -> Option<(char, u32)> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let state = proc_state(pid);
-        if state.is_none() || Instant::now() >= deadline {
-            return state;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+    let mut state = None;
+    poll(limit, || {
+        state = proc_state(pid);
+        state.is_none().then_some(())
+    });
+    state
 }
 
 /// The zombie processes whose parent is this test process.
@@ -259,6 +120,17 @@ fn my_zombies() -> Vec<u32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|&pid| matches!(proc_state(pid), Some(('Z', ppid)) if ppid == me))
         .collect()
+}
+
+/// Waits (bounded) for a moment when `zombies` finds none; what it found
+/// last (empty if that moment came).
+fn wait_no_zombies(limit: Duration, mut zombies: impl FnMut() -> Vec<u32>) -> Vec<u32> {
+    let mut found = Vec::new();
+    poll(limit, || {
+        found = zombies();
+        found.is_empty().then_some(())
+    });
+    found
 }
 
 /// `sha256sum` of `data` (the system's, not a reimplementation).
@@ -811,16 +683,12 @@ fn stderr_goes_to_the_log() {
     tree.script("cgi-bin/err.sh", "#!/bin/sh\necho 'oops to stderr' >&2\nprintf 'Content-Type: text/plain\\n\\nok'\n");
     let server = serve(tree.handler(), true);
     assert_eq!(get(&server, "/cgi-bin/err.sh").text(), "ok");
-    let deadline = Instant::now() + IO_TIMEOUT;
     let mut seen = Vec::new();
-    loop {
+    let logged = poll(IO_TIMEOUT, || {
         seen.extend(logs::take_all().into_iter().map(|(_, line)| line));
-        if seen.iter().any(|l| l.contains("oops to stderr")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no log line with the script's stderr: {seen:?}");
-        thread::sleep(Duration::from_millis(10));
-    }
+        seen.iter().any(|l| l.contains("oops to stderr")).then_some(())
+    });
+    assert!(logged.is_some(), "no log line with the script's stderr: {seen:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -897,27 +765,14 @@ fn no_zombies_after_runs() {
         pids.push(response.text().parse::<u32>().unwrap_or_else(|_| panic!("{response:?}")));
     }
     let me = std::process::id();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let zombies: Vec<u32> =
-            pids.iter().copied().filter(|&p| matches!(proc_state(p), Some(('Z', pp)) if pp == me)).collect();
-        if zombies.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "scripts left as zombies: {zombies:?}");
-        thread::sleep(Duration::from_millis(20));
-    }
+    let zombies = wait_no_zombies(Duration::from_secs(5), || {
+        pids.iter().copied().filter(|&p| matches!(proc_state(p), Some(('Z', pp)) if pp == me)).collect()
+    });
+    assert!(zombies.is_empty(), "scripts left as zombies: {zombies:?}");
     // And no zombie child at all (other tests' scripts may be exiting just
     // now: a moment with none is enough).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let zombies = my_zombies();
-        if zombies.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "zombie children of the test process: {zombies:?}");
-        thread::sleep(Duration::from_millis(10));
-    }
+    let zombies = wait_no_zombies(Duration::from_secs(5), my_zombies);
+    assert!(zombies.is_empty(), "zombie children of the test process: {zombies:?}");
 }
 
 #[test]

@@ -28,142 +28,15 @@ mod support;
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{latin1, serve, valid_http_date, CgiTree, Client, TestServer, IO_TIMEOUT};
+use support::{get, latin1, open_up, read_response, request, serve, valid_http_date, writable_dir, CgiTree, Response};
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// One parsed response.
-struct Response {
-    /// The status line, without its CRLF.
-    status_line: String,
-    status: u16,
-    headers: Vec<(String, String)>,
-    /// The body, de-chunked if it was chunked.
-    body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Response {
-    /// The whole response as text (the body de-chunked, cut at 4 KiB).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let dump = self.dump();
-        match dump.char_indices().nth(4096) {
-            Some((at, _)) => write!(f, "{:?}…", &dump[..at]),
-            None => write!(f, "{dump:?}"),
-        }
-    }
-}
-
-impl Response {
-    /// Every value of `name` (case-insensitive).
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
-    }
-
-    /// The only value of `name`, if any (panics on a repeated field).
-    fn header(&self, name: &str) -> Option<&str> {
-        let all = self.all(name);
-        assert!(all.len() <= 1, "{name} sent {} times: {self:?}", all.len());
-        all.first().copied()
-    }
-
-    fn text(&self) -> String {
-        latin1(&self.body)
-    }
-
-    /// Status line, fields and body, as text (chars are bytes).
-    fn dump(&self) -> String {
-        let fields: String = self.headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
-        format!("{}\r\n{fields}\r\n{}", self.status_line, self.text())
-    }
-}
-
-/// A response head (up to and including its blank line), parsed.
-fn parse_head(head: &[u8]) -> (String, u16, Vec<(String, String)>) {
-    let text = latin1(head);
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default().to_owned();
-    let status = status_line.get(9..12).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{text:?}"));
-    let headers = lines
-        .take_while(|l| !l.is_empty())
-        .map(|l| {
-            let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("not a field: {l:?} in {text:?}"));
-            (n.to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    (status_line, status, headers)
-}
-
-/// A chunked body, up to its last chunk and empty trailer section.
-fn read_chunked(c: &mut Client) -> Vec<u8> {
-    let mut body = Vec::new();
-    for _ in 0..100_000 {
-        let line = c.read_until(b"\r\n");
-        let line = latin1(&line[..line.len() - 2]);
-        let size = line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
-        if size == 0 {
-            assert_eq!(c.read_until(b"\r\n"), b"\r\n", "no trailers expected");
-            return body;
-        }
-        body.extend_from_slice(&c.read_exact_n(size));
-        assert_eq!(c.read_exact_n(2), b"\r\n", "a chunk must end with CRLF");
-    }
-    panic!("too many chunks");
-}
-
-/// One response: the head, then the body as its framing says.
-fn read_response(c: &mut Client, head_request: bool) -> Response {
-    let head = c.read_until(b"\r\n\r\n");
-    let (status_line, status, headers) = parse_head(&head);
-    let mut response = Response { status_line, status, headers, body: Vec::new() };
-    if head_request || matches!(status, 100..=199 | 204 | 304) {
-        return response;
-    }
-    let chunked = response.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
-    response.body = if chunked {
-        read_chunked(c)
-    } else if let Some(n) = response.header("Content-Length") {
-        c.read_exact_n(n.parse().unwrap())
-    } else {
-        let (body, closed) = c.read_for(IO_TIMEOUT);
-        assert!(closed, "a close-delimited body must end with the close");
-        body
-    };
-    response
-}
-
-/// `METHOD path` on HTTP/1.1 with `Connection: close`: one response, then
-/// nothing but the close (checked).
-fn request(server: &TestServer, method: &str, path: &str) -> Response {
-    let mut c = server.connect();
-    c.send(format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes());
-    let response = read_response(&mut c, method == "HEAD");
-    let rest = c.read_to_end();
-    assert!(rest.is_empty(), "bytes after the response to {method} {path}: {:?}", latin1(&rest));
-    response
-}
-
-fn get(server: &TestServer, path: &str) -> Response {
-    request(server, "GET", path)
-}
-
-/// Makes a directory of the tree writable by `nobody`, whom scripts run as.
-fn open_up(dir: &Path) {
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
-}
-
-/// A directory of the tree where a (hijacked) script could write.
-fn writable_dir(tree: &CgiTree, rel: &str) -> PathBuf {
-    let dir = tree.dir(rel);
-    open_up(&dir);
-    dir
-}
 
 /// A script that leaves `marker` behind if it ever runs, and says so in
 /// its output (`RAN` assembled at run time, so a served source does not

@@ -27,7 +27,9 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
-use support::{find, header_value, http11, latin1, reply, serve_fn_with, FnHandler, TestServer, IO_TIMEOUT};
+use support::{
+    find, header_value, http11, latin1, reply, serve_fn_with, wait_or_kill, FnHandler, TestServer, IO_TIMEOUT,
+};
 
 // ---------------------------------------------------------------------------
 // Serialising the tests that measure the whole process
@@ -602,18 +604,7 @@ fn run(cmd: &mut Command, limit: Duration) -> Option<(bool, String, String)> {
         let _ = stderr.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_or_kill(&mut child, limit).unwrap_or_else(|| panic!("{cmd:?} did not finish within {limit:?}"));
     Some((status.success(), out.join().unwrap(), err.join().unwrap()))
 }
 

@@ -1,7 +1,9 @@
 //! Helpers for the CGI tests: a served tree with scripts written by the
 //! test (readable by `nobody`, whom scripts run as when the tests run as
-//! root), the interpreters found the way `.ci/run` installs them, and a
-//! server over the tree.
+//! root), a scratch directory outside it, the interpreters found the way
+//! `.ci/run` installs them, a server over the tree, and a raw-socket
+//! reader of its responses (framed by `Content-Length`, chunked, or the
+//! close).
 #![allow(dead_code)]
 
 use std::fs;
@@ -79,6 +81,48 @@ impl Drop for CgiTree {
     }
 }
 
+/// Makes a directory of the tree writable by `nobody`, whom scripts run as.
+pub fn open_up(dir: &Path) {
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
+}
+
+/// A directory of the tree where scripts (run as `nobody`) may write.
+pub fn writable_dir(tree: &CgiTree, rel: &str) -> PathBuf {
+    let dir = tree.dir(rel);
+    open_up(&dir);
+    dir
+}
+
+/// A scratch directory outside the served tree (mode 0755, so `nobody`
+/// may pass through it), removed when dropped.
+pub struct Scratch {
+    pub root: PathBuf,
+}
+
+impl Scratch {
+    /// A fresh, empty `basehttp-cgi-{tag}-…` under the temporary directory.
+    pub fn new(tag: &str) -> Scratch {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let root = std::env::temp_dir().join(format!("basehttp-cgi-{tag}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        Scratch { root }
+    }
+
+    /// `rel` under the root.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
 /// A Python 3 that `nobody` may run (scripts run as `nobody` when the
 /// tests run as root, and a pyenv under /root is out of its reach):
 /// Debian's, which `.ci/run` installs. Panics when there is none: a test
@@ -109,4 +153,133 @@ pub fn serve_with(handler: CGIHTTPRequestHandler, http11: bool, config: ServerCo
             }
         },
     )
+}
+
+// ---------------------------------------------------------------------------
+// Responses, read off a raw socket
+// ---------------------------------------------------------------------------
+
+/// One parsed response.
+pub struct Response {
+    /// The status line, without its CRLF.
+    pub status_line: String,
+    pub status: u16,
+    /// The header fields, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked if it was chunked.
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Response {
+    /// The whole response as text (the body de-chunked, cut at 4 KiB).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dump = self.dump();
+        match dump.char_indices().nth(4096) {
+            Some((at, _)) => write!(f, "{:?}…", &dump[..at]),
+            None => write!(f, "{dump:?}"),
+        }
+    }
+}
+
+impl Response {
+    /// Every value of `name` (case-insensitive).
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The only value of `name`, if any (panics on a repeated field).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let all = self.all(name);
+        assert!(all.len() <= 1, "{name} sent {} times: {self:?}", all.len());
+        all.first().copied()
+    }
+
+    /// The body as text (chars are bytes).
+    pub fn text(&self) -> String {
+        latin1(&self.body)
+    }
+
+    /// Status line, fields and body, as text (chars are bytes).
+    pub fn dump(&self) -> String {
+        let fields: String = self.headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+        format!("{}\r\n{fields}\r\n{}", self.status_line, self.text())
+    }
+
+    /// Whether the body was sent chunked.
+    pub fn chunked(&self) -> bool {
+        self.header("Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    }
+}
+
+/// Parses a response head (up to and including its blank line).
+pub fn parse_head(head: &[u8]) -> (String, u16, Vec<(String, String)>) {
+    let text = latin1(head);
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default().to_owned();
+    let status = status_line.get(9..12).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("{text:?}"));
+    let headers = lines
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap_or_else(|| panic!("not a field: {l:?} in {text:?}"));
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    (status_line, status, headers)
+}
+
+/// A chunked body, read to its last chunk and its trailer section, which
+/// must be empty (the server sends no trailers).
+pub fn read_chunked(c: &mut Client) -> Vec<u8> {
+    let mut body = Vec::new();
+    // Bounded: every read is (IO_TIMEOUT), and so is the number of chunks.
+    for _ in 0..1_000_000 {
+        let line = c.read_until(b"\r\n");
+        let line = latin1(&line[..line.len() - 2]);
+        let size = line.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size, 16).unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
+        if size == 0 {
+            assert_eq!(c.read_until(b"\r\n"), b"\r\n", "no trailers expected");
+            return body;
+        }
+        body.extend_from_slice(&c.read_exact_n(size));
+        assert_eq!(c.read_exact_n(2), b"\r\n", "a chunk must end with CRLF");
+    }
+    panic!("more than a million chunks");
+}
+
+/// One response from `c`: the head, then the body as its framing says
+/// (none for `HEAD`; chunked; `Content-Length`; else up to the close).
+pub fn read_response(c: &mut Client, head_request: bool) -> Response {
+    let head = c.read_until(b"\r\n\r\n");
+    let (status_line, status, headers) = parse_head(&head);
+    let mut response = Response { status_line, status, headers, body: Vec::new() };
+    if head_request || matches!(status, 100..=199 | 204 | 304) {
+        return response;
+    }
+    response.body = if response.chunked() {
+        read_chunked(c)
+    } else if let Some(n) = response.header("Content-Length") {
+        c.read_exact_n(n.parse().unwrap())
+    } else {
+        let (body, closed) = c.read_for(IO_TIMEOUT);
+        assert!(closed, "a close-delimited body must end with the close; got {:?}", latin1(&body));
+        body
+    };
+    response
+}
+
+/// `METHOD path` on HTTP/1.1 with `Connection: close`: one response, then
+/// nothing but the close (checked).
+pub fn request(server: &TestServer, method: &str, path: &str) -> Response {
+    let mut c = server.connect();
+    c.send(format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes());
+    let response = read_response(&mut c, method == "HEAD");
+    let rest = c.read_to_end();
+    assert!(rest.is_empty(), "bytes after the response to {method} {path}: {:?}", latin1(&rest));
+    response
+}
+
+/// [`request`] with `GET`.
+pub fn get(server: &TestServer, path: &str) -> Response {
+    request(server, "GET", path)
 }

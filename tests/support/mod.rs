@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: an in-process server on
-//! `127.0.0.1:0` that shuts down when dropped, a raw-socket client whose every
-//! wait is bounded, the oracle's `Date`/`Server` normalisation, CPython's
-//! error page, and a capturing `log::Log`.
+//! `127.0.0.1:0` that shuts down when dropped, bounded waits (for a
+//! condition, for a child process), a raw-socket client whose every wait is
+//! bounded, the oracle's `Date`/`Server` normalisation, CPython's error
+//! page, and a capturing `log::Log`.
 //!
 //! Each test file includes it with `mod support;`; not every file uses every
 //! helper.
@@ -10,6 +11,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -205,35 +207,57 @@ fn build_example(name: &str) -> PathBuf {
         Some("debug") | None => "dev",
         Some(profile) => profile,
     };
-    let mut cmd = std::process::Command::new(env!("CARGO"));
+    let mut cmd = Command::new(env!("CARGO"));
     cmd.args(["build", "--quiet", "--example", name, "--profile", profile, "--manifest-path"])
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
-        .stdin(std::process::Stdio::null());
+        .stdin(Stdio::null());
     // Under `cargo test --features tls` the examples are built with it too
     // (http_server's --tls-cert), as cargo test itself built them.
     if cfg!(feature = "tls") {
         cmd.args(["--features", "tls"]);
     }
-    // Bounded: a build that hangs (e.g. on a lock) is killed after 5 min.
-    let status = cmd.spawn().and_then(|mut child| {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            if let Some(status) = child.try_wait()? {
-                return Ok(status);
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                return child.wait();
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    });
+    // Bounded: a build that hangs (e.g. on a lock) is killed after 5 min
+    // (`Ok(None)`).
+    let status = cmd.spawn().map(|mut child| wait_or_kill(&mut child, Duration::from_secs(300)));
     assert!(bin.exists(), "{} is missing and `cargo build --example {name}` failed ({status:?})", bin.display());
-    if !matches!(status, Ok(s) if s.success()) {
+    if !matches!(status, Ok(Some(s)) if s.success()) {
         eprintln!("warning: `cargo build --example {name}` failed ({status:?}); using the existing binary");
     }
     bin
+}
+
+// ---------------------------------------------------------------------------
+// Bounded waits
+// ---------------------------------------------------------------------------
+
+/// Calls `check` every 10 ms until it returns `Some`, for at most `limit`; `None` if it never did.
+pub fn poll<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits at most `limit` for `child` to exit; on overrun kills it (and any group it leads), reaps it, returns `None`.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let status = poll(limit, || child.try_wait().unwrap());
+    if status.is_none() {
+        // `-PID` is the group of a child spawned with `process_group(0)`
+        // (git's helpers go with it); for any other child there is no such
+        // group and this kill does nothing.
+        let group = format!("-{}", child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    status
 }
 
 // ---------------------------------------------------------------------------
