@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
         --duration) duration=$2; shift ;;
         --conns) conns=$2; shift ;;
         --out) out=$2; shift ;;
+        -h|--help) echo "usage: bench/cgi.sh [--duration SECS] [--conns N] [--out FILE]"; exit 0 ;;
         *) echo "usage: bench/cgi.sh [--duration SECS] [--conns N] [--out FILE]" >&2; exit 2 ;;
     esac
     shift
@@ -109,22 +110,19 @@ run() { # name server-pid url [wrk args...]
     report+="$line"$'\n'
 }
 
-"${pin_server[@]}" "$bin" --cgi --protocol HTTP/1.1 --bind 127.0.0.1 --directory "$tree" $port 2>/dev/null >/dev/null &
-ours=$!
-wait_port $port
-run "basehttp sh (HTTP/1.1 keep-alive)" $ours "http://127.0.0.1:$port/cgi-bin/hello.sh"
-run "basehttp py" $ours "http://127.0.0.1:$port/cgi-bin/hello.py"
-run "basehttp upload 64 KiB" $ours "http://127.0.0.1:$port/cgi-bin/upload.sh" -s "$tree/post.lua"
-kill $ours; wait $ours 2>/dev/null || true
-
-port=$((port + 1))
-"${pin_server[@]}" /usr/bin/python3 -m http.server --cgi --bind 127.0.0.1 --directory "$tree" $port 2>/dev/null >/dev/null &
-cpython=$!
-wait_port $port
-run "CPython 3.11 sh (closes after each)" $cpython "http://127.0.0.1:$port/cgi-bin/hello.sh"
-run "CPython 3.11 py" $cpython "http://127.0.0.1:$port/cgi-bin/hello.py"
-run "CPython 3.11 upload 64 KiB" $cpython "http://127.0.0.1:$port/cgi-bin/upload.sh" -s "$tree/post.lua"
-kill $cpython; wait $cpython 2>/dev/null || true
+# The three scenarios against one server: scenarios NAME PORT SERVER-COMMAND...
+scenarios() {
+    local name=$1 port=$2; shift 2
+    "${pin_server[@]}" "$@" --bind 127.0.0.1 --directory "$tree" "$port" 2>/dev/null >/dev/null &
+    local pid=$!
+    wait_port "$port"
+    run "$name sh" $pid "http://127.0.0.1:$port/cgi-bin/hello.sh"
+    run "$name py" $pid "http://127.0.0.1:$port/cgi-bin/hello.py"
+    run "$name upload 64 KiB" $pid "http://127.0.0.1:$port/cgi-bin/upload.sh" -s "$tree/post.lua"
+    kill $pid; wait $pid 2>/dev/null || true
+}
+scenarios "basehttp (HTTP/1.1, keep-alive)" $port "$bin" --cgi --protocol HTTP/1.1
+scenarios "CPython 3.11 (closes after each)" $((port + 1)) /usr/bin/python3 -m http.server --cgi
 
 summary="bench/cgi.sh --duration $duration --conns $conns ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))
 
