@@ -1096,3 +1096,25 @@ fn header_bytes_reach_the_script_unchanged() {
     assert_eq!(env.get("HTTP_X_LATIN").map(String::as_str), Some("caf\u{e9}"), "{env:?}");
     assert_eq!(env.get("HTTP_X_UTF8").map(String::as_str), Some("caf\u{c3}\u{a9}"), "{env:?}");
 }
+
+/// A server that stops while a script runs ends it too: after the
+/// shutdown grace the runtime closes the script's connection, the script
+/// is killed with its group, and `serve_forever` returns; no script is
+/// left behind a stopped server.
+#[test]
+fn shutdown_ends_running_scripts() {
+    let tree = CgiTree::new();
+    let run = writable_dir(&tree, "run");
+    tree.script("cgi-bin/long.sh", &format!("#!/bin/sh\necho $$ > {}/long.pid\nsleep 30\n", run.display()));
+    let config = basehttp::ServerConfig { shutdown_grace: Duration::from_millis(300), ..Default::default() };
+    let server = support::serve_with(tree.handler(), true, config);
+    let mut c = server.connect();
+    c.send(b"GET /cgi-bin/long.sh HTTP/1.1\r\nHost: test\r\n\r\n");
+    let pid = read_pid(&run.join("long.pid"), IO_TIMEOUT);
+
+    let start = Instant::now();
+    server.stop().expect("serve_forever returns");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "serve_forever returned after {took:?} with a script running");
+    assert_eq!(wait_gone(pid, Duration::from_secs(3)), None, "the script {pid} outlived the server");
+}

@@ -1319,3 +1319,40 @@ fn http_server_streams_a_1_gib_file_over_tls_with_bounded_memory() {
     eprintln!("1 GiB over TLS in {:?}; server RSS {start_rss} KiB at the start, peak {peak} KiB", started.elapsed());
     assert!(peak < start_rss + 64 * 1024, "RSS grew from {start_rss} KiB to {peak} KiB");
 }
+
+/// A CGI script over HTTPS: it is told so (`HTTPS=on`,
+/// `REQUEST_SCHEME=https`), its output is chunked inside TLS records, and
+/// the TLS connection carries a second CGI request.
+#[test]
+fn cgi_script_over_https() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = shared();
+    let certs = SelfSigned::new();
+    let root = std::env::temp_dir().join(format!("basehttp-tls-cgi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("cgi-bin")).unwrap();
+    for dir in [&root, &root.join("cgi-bin")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let script = root.join("cgi-bin/scheme.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho \"https=$HTTPS scheme=$REQUEST_SCHEME path=$PATH_INFO\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let handler = basehttp::CGIHTTPRequestHandler::new(&root);
+    let mut server = HTTPServer::new_https(("127.0.0.1", 0), move || handler.clone(), certs.tls_config()).unwrap();
+    server.class_mut().protocol_version = "HTTP/1.1".to_owned();
+    let server = TestServer::spawn(server);
+    let mut c = TlsClient::open(server.port, certs.client(true), "localhost");
+    for path in ["/one", "/two"] {
+        let r = c.get(&format!("/cgi-bin/scheme.sh{path}"));
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.header("Transfer-Encoding").as_deref(), Some("chunked"), "{r:?}");
+        assert_eq!(r.text(), format!("https=on scheme=https path={path}\n"));
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
+}
