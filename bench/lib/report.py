@@ -128,6 +128,29 @@ def parse_args(doc):
     return a, OrderedDict(m.split("=", 1) for m in a.meta), load(a.raw)
 
 
+def load_section(meta, rows, other_note):
+    """The report's "Load on the machine" lines: the run's times, load
+    averages and busiest processes, and the CPU other programs and steal
+    took during the wrk runs (`other_note` says how that was measured)."""
+    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
+    steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
+    lines = [
+        "## Load on the machine",
+        "",
+        f"- run: {meta.get('started')} → {meta.get('finished')}",
+        f"- load average (1, 5, 15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end",
+        f"- busiest processes at the start (%CPU, command): {meta.get('top_start', '').replace(';', '; ')}",
+    ]
+    if other:
+        lines.append(
+            f"- CPU used by other programs during the wrk runs, % of one core: median {median(other):.0f}, "
+            f"max {max(other):.0f} ({other_note})"
+        )
+    if steal:
+        lines.append(f"- steal time: median {median(steal):.1f} %, max {max(steal):.1f} %")
+    return lines + [""]
+
+
 def section_groups(rows, order, side):
     """For a section with one side scenario (`fresh`, `tls`): the peers
     (those of `order` first), the other scenarios in the order they ran,
@@ -574,22 +597,7 @@ def main():
         f"ratios are to {BASE}'s median in this same run. See bench/README.md for the method.",
         "",
     ]
-    doc += ["## Load on the machine", ""]
-    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
-    steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
-    doc += [
-        f"- run: {meta.get('started')} → {meta.get('finished')}",
-        f"- load average (1, 5, 15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end",
-        f"- busiest processes at the start (%CPU, command): {meta.get('top_start', '').replace(';', '; ')}",
-    ]
-    if other:
-        doc.append(
-            f"- CPU used by other programs during the wrk runs, % of one core: median {median(other):.0f}, "
-            f"max {max(other):.0f} (machine busy time minus server and wrk; per run in the raw table)"
-        )
-    if steal:
-        doc.append(f"- steal time: median {median(steal):.1f} %, max {max(steal):.1f} %")
-    doc += [""]
+    doc += load_section(meta, rows, "machine busy time minus server and wrk; per run in the raw table")
 
     doc += ["## Summary", ""] + summary
 

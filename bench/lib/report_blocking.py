@@ -182,24 +182,12 @@ def main():
     for p in peers:
         doc.append(f"- {base.LABEL.get(p, p)}: " + ABOUT.get(p, "").format(tiny=meta.get("tiny_http_threads", "?")))
     doc += [""]
-    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
-    steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
-    doc += [
-        "## Load on the machine",
-        "",
-        f"- run: {meta.get('started')} → {meta.get('finished')}",
-        f"- load average (1, 5, 15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end",
-        f"- busiest processes at the start (%CPU, command): {meta.get('top_start', '').replace(';', '; ')}",
-    ]
-    if other:
-        doc.append(
-            f"- CPU used by other programs during the wrk runs, % of one core: median {median(other):.0f}, "
-            f"max {max(other):.0f} (machine busy time minus server and the measured wrk; in mixed runs the "
-            "background wrk counts here too)"
-        )
-    if steal:
-        doc.append(f"- steal time: median {median(steal):.1f} %, max {max(steal):.1f} %")
-    doc += ["", "## Summary", ""] + summary
+    doc += base.load_section(
+        meta,
+        rows,
+        "machine busy time minus server and the measured wrk; in mixed runs the background wrk counts here too",
+    )
+    doc += ["## Summary", ""] + summary
 
     doc += ["## Errors", ""]
     failures = [r for r in rows if r.get("failed") or r.get("died")]

@@ -136,23 +136,8 @@ def main():
             "pipe": ": `wrk -t1 -cN` with bench/lib/pipeline.lua",
         }.get(scenario_kind(sc), ""))
     doc += [""]
-    other = [r.get("other_cpu_pct") for r in rows if isinstance(r.get("other_cpu_pct"), (int, float))]
-    steal = [r.get("steal_pct") for r in rows if isinstance(r.get("steal_pct"), (int, float))]
-    doc += [
-        "## Load on the machine",
-        "",
-        f"- run: {meta.get('started')} → {meta.get('finished')}",
-        f"- load average (1, 5, 15 min): {meta.get('load_start')} at the start, {meta.get('load_end')} at the end",
-        f"- busiest processes at the start (%CPU, command): {meta.get('top_start', '').replace(';', '; ')}",
-    ]
-    if other:
-        doc.append(
-            f"- CPU used by other programs during the wrk runs, % of one core: median {median(other):.0f}, "
-            f"max {max(other):.0f} (machine busy time minus server and wrk)"
-        )
-    if steal:
-        doc.append(f"- steal time: median {median(steal):.1f} %, max {max(steal):.1f} %")
-    doc += ["", "## Summary", ""] + summary
+    doc += base.load_section(meta, rows, "machine busy time minus server and wrk")
+    doc += ["## Summary", ""] + summary
 
     doc += ["## Errors", ""]
     n_before = len(doc)
