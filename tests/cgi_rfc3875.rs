@@ -1118,3 +1118,15 @@ fn shutdown_ends_running_scripts() {
     assert!(took < Duration::from_secs(5), "serve_forever returned after {took:?} with a script running");
     assert_eq!(wait_gone(pid, Duration::from_secs(3)), None, "the script {pid} outlived the server");
 }
+
+/// `with_timeout(Duration::MAX)` is no limit, not an overflow: scripts
+/// answer (a deadline of "now + MAX" would panic, and the handler's panic
+/// would be a 500).
+#[test]
+fn an_unlimited_timeout_runs_scripts() {
+    let tree = CgiTree::new();
+    tree.script("cgi-bin/ok.sh", "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nfine\\n'\n");
+    let server = serve(tree.handler().with_timeout(Duration::MAX), true);
+    let response = get(&server, "/cgi-bin/ok.sh");
+    assert_eq!((response.status, response.text().as_str()), (200, "fine\n"), "{response:?}");
+}

@@ -175,7 +175,7 @@ impl CGIHTTPRequestHandler {
     /// How long a script may stay silent (no output, no input read)
     /// before it is killed: default 60 s, as Apache's and nginx's CGI and
     /// FastCGI read timeouts. A script that keeps writing runs as long as
-    /// it writes.
+    /// it writes. `Duration::MAX` sets no limit.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config).timeout = timeout;
         self
@@ -349,7 +349,7 @@ impl CGIHTTPRequestHandler {
         // out now, not after the script's exit (a script may linger).
         req.finish_chunked()?;
         req.wfile().flush()?;
-        match child.finish(Instant::now() + self.config.timeout)? {
+        match child.finish(Instant::now().checked_add(self.config.timeout))? {
             Some(status) if !status.success() => {
                 req.log_error(format_args!("CGI script {} exited with {status}", repr(&name)));
             }

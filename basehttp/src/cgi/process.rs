@@ -80,16 +80,16 @@ impl Script {
         }
     }
 
-    /// Waits for the script to exit, at most until `deadline`, then kills
-    /// its group; always reaps it. `None` if it had to be killed.
-    pub(crate) fn finish(&mut self, deadline: Instant) -> io::Result<Option<ExitStatus>> {
+    /// Waits for the script to exit, at most until `deadline` (if any),
+    /// then kills its group; always reaps it. `None` if it had to be killed.
+    pub(crate) fn finish(&mut self, deadline: Option<Instant>) -> io::Result<Option<ExitStatus>> {
         let mut pause = Duration::from_micros(100);
         loop {
             if let Some(status) = self.child.try_wait()? {
                 self.reaped = true;
                 return Ok(Some(status));
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.kill();
                 self.child.wait()?;
                 self.reaped = true;

@@ -101,18 +101,18 @@ impl<'a> Pump<'a> {
             fd.transpose()?;
         }
         let mut buf = vec![0u8; CHUNK];
-        let mut deadline = Instant::now() + self.timeout;
+        let mut deadline = self.deadline();
         loop {
             if self.script.stdin.is_some() && self.input_at == self.input.len() {
                 // The client's pace, not the script's: the clock restarts.
                 self.read_body()?;
-                deadline = Instant::now() + self.timeout;
+                deadline = self.deadline();
             }
             if self.script.stdout.is_none() && self.script.stderr.is_none() {
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
                 return self.timed_out();
             }
             let ready = self.wait(left)?;
@@ -135,10 +135,16 @@ impl<'a> Pump<'a> {
                 return Ok(Outcome::Answered);
             }
             if progress {
-                deadline = Instant::now() + self.timeout;
+                deadline = self.deadline();
             }
         }
         self.end_of_output()
+    }
+
+    /// When the script's silence ends it, from now: `None` for a timeout
+    /// too long to count (`Duration::MAX`: no limit).
+    fn deadline(&self) -> Option<Instant> {
+        Instant::now().checked_add(self.timeout)
     }
 
     /// The next piece of the request body, or its end (stdin is closed:
@@ -160,8 +166,8 @@ impl<'a> Pump<'a> {
     }
 
     /// Waits for the pipes (and the client leaving, once its request is
-    /// read), at most `left`.
-    fn wait(&self, left: Duration) -> io::Result<Ready> {
+    /// read), at most `left` (`None`: for as long as it takes).
+    fn wait(&self, left: Option<Duration>) -> io::Result<Ready> {
         let input = self.script.stdin.as_ref().filter(|_| self.input_at < self.input.len());
         let client = if input.is_none() && self.script.stdin.is_none() { self.req.client_socket() } else { None };
         let mut fds = Vec::with_capacity(4);
@@ -183,8 +189,8 @@ impl<'a> Pump<'a> {
             slots[3] = Some(fds.len());
             fds.push(PollFd::new(fd, PollFlags::RDHUP));
         }
-        let spec = Timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as _ };
-        match rustix::event::poll(&mut fds, Some(&spec)) {
+        let spec = left.and_then(|l| Timespec::try_from(l).ok());
+        match rustix::event::poll(&mut fds, spec.as_ref()) {
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => return Ok(Ready::default()),
             Err(e) => return Err(e.into()),
