@@ -307,6 +307,11 @@ impl CGIHTTPRequestHandler {
             req.send_error_message(403, &format!("CGI script is not executable ({})", repr(&name)))?;
             return Ok(Outcome::Answered);
         }
+        let python = Self::is_python(&script);
+        if !python && !process::kernel_runs(&script).unwrap_or(false) {
+            let why = "has no #! line and is no ELF executable: not run (a shell would run it)";
+            return not_started(req, &name, format_args!("{why}"));
+        }
         let path_translated = (!at.path_info.is_empty()).then(|| under(&root, &at.path_info));
         let located = Located {
             script: &at,
@@ -317,15 +322,6 @@ impl CGIHTTPRequestHandler {
         };
         let env = environ::environ(req, &located, &self.config.env);
         let has_body = first && (req.headers.contains("Transfer-Encoding") || req.headers.contains("Content-Length"));
-        let python = Self::is_python(&script);
-        if !python && !process::kernel_runs(&script).unwrap_or(false) {
-            req.log_error(format_args!(
-                "CGI script {} has no #! line and is no ELF executable: not run (a shell would run it)",
-                repr(&name)
-            ));
-            req.send_error_explain(500, None, Some("The CGI script could not be started."))?;
-            return Ok(Outcome::Answered);
-        }
         warn_inheritable_descriptors(req);
         let launch = Launch {
             script: &script,
@@ -337,11 +333,7 @@ impl CGIHTTPRequestHandler {
         will_block();
         let mut child = match Script::start(launch) {
             Ok(child) => child,
-            Err(e) => {
-                req.log_error(format_args!("CGI script {} could not be started: {e}", repr(&name)));
-                req.send_error_explain(500, None, Some("The CGI script could not be started."))?;
-                return Ok(Outcome::Answered);
-            }
+            Err(e) => return not_started(req, &name, format_args!("could not be started: {e}")),
         };
         let nph = script.file_name().is_some_and(|n| n.as_encoded_bytes().starts_with(b"nph-"));
         let outcome = Pump::new(req, &mut child, &name, nph, self.config.timeout).run()?;
@@ -383,6 +375,13 @@ fn warn_inheritable_descriptors(req: &Request) {
             ));
         }
     });
+}
+
+/// `500`: the script cannot run; `why` goes to the log only.
+fn not_started(req: &mut Request, name: &str, why: std::fmt::Arguments<'_>) -> io::Result<Outcome> {
+    req.log_error(format_args!("CGI script {} {why}", repr(name)));
+    req.send_error_explain(500, None, Some("The CGI script could not be started."))?;
+    Ok(Outcome::Answered)
 }
 
 /// `404 No such CGI script ('/cgi-bin/x')`: missing, or not somewhere a
