@@ -78,10 +78,11 @@ pub(crate) fn environ(req: &Request, at: &Located<'_>, config: &EnvConfig) -> Ve
     env.set("QUERY_STRING", &at.script.query);
     env.set_os("SCRIPT_FILENAME", at.script_file.as_os_str().to_owned());
     env.set_os("DOCUMENT_ROOT", at.document_root.as_os_str().to_owned());
-    let client = req.client_address;
-    env.set("REMOTE_ADDR", &client.ip().to_string());
-    env.set("REMOTE_HOST", &client.ip().to_string());
-    env.set("REMOTE_PORT", &client.port().to_string());
+    // No name lookup: REMOTE_HOST is the address (§4.1.9), as `address_string()`.
+    let address = req.address_string();
+    env.set("REMOTE_ADDR", &address);
+    env.set("REMOTE_HOST", &address);
+    env.set("REMOTE_PORT", &req.client_address.port().to_string());
     if let Some((auth_type, user)) = req.headers.get("Authorization").and_then(authorization) {
         env.set("AUTH_TYPE", &auth_type);
         if let Some(user) = user {
