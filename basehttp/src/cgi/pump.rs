@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 
 use crate::cgi::process::Script;
-use crate::cgi::script_head::{scan, Scan, ScriptHead};
+use crate::cgi::script_head::{scan, Scan, ScriptHead, MAX_HEAD};
 use crate::handler::request::Request;
 use crate::protocol::pyrepr::repr;
 
@@ -242,6 +242,12 @@ impl<'a> Pump<'a> {
         match &mut self.out {
             Out::Head(head) => {
                 head.extend_from_slice(data);
+                // A head ends, or breaks a rule, only with a line's end or
+                // its length: without one, the scan from the start (every
+                // line checked again) is not repeated for each small read.
+                if !data.contains(&b'\n') && head.len() <= MAX_HEAD {
+                    return Ok(());
+                }
                 match scan(head) {
                     Scan::Incomplete => Ok(()),
                     Scan::Invalid(why) => self.bad_gateway(&why),
