@@ -155,9 +155,11 @@ pub(crate) fn inheritable_descriptors() -> Vec<u32> {
 
 /// CPython's `nobody_uid()`, with the group: `nobody`'s ids, or 65534 (the
 /// usual `nobody`/`nogroup`) where the system has no such user.
+/// Looked up once per process, not for every script.
 pub(crate) fn nobody() -> (u32, u32) {
-    match User::from_name("nobody") {
+    static IDS: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *IDS.get_or_init(|| match User::from_name("nobody") {
         Ok(Some(user)) => (user.uid.as_raw(), user.gid.as_raw()),
         _ => (65534, 65534),
-    }
+    })
 }
