@@ -128,6 +128,38 @@ def parse_args(doc):
     return a, OrderedDict(m.split("=", 1) for m in a.meta), load(a.raw)
 
 
+# The first columns of every report's raw table, one row per wrk run
+# (`raw_cells` fills them).
+RAW_COLUMNS = [
+    "round", "server", "scenario", "requests", "req/s", "p50", "p99", "srv CPU µs/req", "srv CPU %",
+    "wrk CPU %", "other CPU %", "errors c/r/w/t", "non-2xx",
+]
+
+
+def raw_runs(rows, scenarios, peers):
+    """The runs of `scenarios` in the raw table's order: round, then
+    server (`peers`' order), then scenario (`scenarios`' order)."""
+    order = list(scenarios)
+    return sorted(
+        (r for r in rows if r.get("scenario") in order),
+        key=lambda r: (int(r.get("round", 0)), peers.index(r["peer"]) if r.get("peer") in peers else 99,
+                       order.index(r["scenario"])),
+    )
+
+
+def raw_cells(r, fmt_ms=fmt_ms):
+    """A wrk run's cells under RAW_COLUMNS (latencies written by `fmt_ms`)."""
+    e = r.get("errors") or {}
+    return [
+        str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("requests", "–")),
+        fmt_num(r.get("rps"), 0), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
+        fmt_num(r.get("cpu_us_per_req"), 2), fmt_num(r.get("server_cpu_pct"), 0),
+        fmt_num(r.get("wrk_cpu_pct"), 0), fmt_num(r.get("other_cpu_pct"), 0),
+        "/".join(str(e.get(k, 0)) for k in ("connect", "read", "write", "timeout")),
+        str(r.get("non2xx", 0)),
+    ]
+
+
 def load_section(meta, rows, other_note):
     """The report's "Load on the machine" lines: the run's times, load
     averages and busiest processes, and the CPU other programs and steal
@@ -640,28 +672,11 @@ def main():
     doc += machine_and_versions(a.root, a.servers, peers)
 
     doc += ["## Raw numbers", "", "Load scenarios, one row per wrk run (threads and RSS: the server's, after the run):", ""]
-    hdr = [
-        "round", "server", "scenario", "requests", "req/s", "p50", "p99", "srv CPU µs/req", "srv CPU %",
-        "wrk CPU %", "other CPU %", "errors c/r/w/t", "non-2xx", "threads", "RSS", "close",
+    hdr = RAW_COLUMNS + ["threads", "RSS", "close"]
+    body = [
+        raw_cells(r) + [str(r.get("threads_after", "–")), fmt_mb(r.get("rss_kb_after")), r.get("close_behaviour", "")]
+        for r in raw_runs(rows, load_scen, peers)
     ]
-    body = []
-    for r in sorted(
-        (r for r in rows if r.get("scenario") in load_scen),
-        key=lambda r: (int(r.get("round", 0)), peers.index(r["peer"]) if r.get("peer") in peers else 99,
-                       load_scen.index(r["scenario"])),
-    ):
-        e = r.get("errors") or {}
-        body.append(
-            [
-                str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("requests", "–")),
-                fmt_num(r.get("rps"), 0), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
-                fmt_num(r.get("cpu_us_per_req"), 2), fmt_num(r.get("server_cpu_pct"), 0),
-                fmt_num(r.get("wrk_cpu_pct"), 0), fmt_num(r.get("other_cpu_pct"), 0),
-                "/".join(str(e.get(k, 0)) for k in ("connect", "read", "write", "timeout")),
-                str(r.get("non2xx", 0)), str(r.get("threads_after", "–")), fmt_mb(r.get("rss_kb_after")),
-                r.get("close_behaviour", ""),
-            ]
-        )
     doc += table(hdr, body) + ["", "Idle connections, one row per round:", ""]
     hdr = [
         "round", "server", "scenario", "opened", "failed", "open time", "threads before", "threads max",

@@ -212,29 +212,15 @@ def main():
     doc += base.machine_and_versions(a.root, a.servers, peers)
 
     doc += ["## Raw numbers", "", "One row per wrk run:", ""]
-    hdr = [
-        "round", "server", "scenario", "requests", "req/s", "p50", "p99", "srv CPU µs/req", "srv CPU %",
-        "wrk CPU %", "other CPU %", "errors c/r/w/t", "non-2xx", "threads before / max / after / settled",
-        "RSS max / settled", "background req/s, p99, errors",
+    hdr = base.RAW_COLUMNS + [
+        "threads before / max / after / settled", "RSS max / settled", "background req/s, p99, errors",
     ]
     body = []
-    scen_list = list(scen)
-    for r in sorted(
-        (r for r in rows if r.get("scenario") in scen and "requests" in r),
-        key=lambda r: (int(r.get("round", 0)), peers.index(r["peer"]) if r.get("peer") in peers else 99,
-                       scen_list.index(r["scenario"])),
-    ):
-        e = r.get("errors") or {}
+    for r in base.raw_runs([r for r in rows if "requests" in r], scen, peers):
         bg = ""
         if "bg_rps" in r:
             bg = f"{fmt_num(r.get('bg_rps'), 0)}, {fmt_ms(r.get('bg_p99_ms'))}, {sum((r.get('bg_errors') or {}).values())}"
-        body.append([
-            str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("requests", "–")),
-            fmt_num(r.get("rps"), 0), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
-            fmt_num(r.get("cpu_us_per_req"), 2), fmt_num(r.get("server_cpu_pct"), 0),
-            fmt_num(r.get("wrk_cpu_pct"), 0), fmt_num(r.get("other_cpu_pct"), 0),
-            "/".join(str(e.get(k, 0)) for k in ("connect", "read", "write", "timeout")),
-            str(r.get("non2xx", 0)),
+        body.append(base.raw_cells(r, fmt_ms) + [
             " / ".join(str(r.get(k, "–")) for k in ("threads_before", "threads_max", "threads_after", "threads_settled")),
             f"{fmt_mb(r.get('rss_kb_max'))} / {fmt_mb(r.get('rss_kb_settled'))}",
             bg,

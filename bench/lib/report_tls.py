@@ -164,26 +164,10 @@ def main():
     ]
 
     doc += ["## Raw numbers", "", "One row per wrk run:", ""]
-    hdr = [
-        "round", "server", "scenario", "requests", "req/s", "p50", "p99", "srv CPU µs/req", "srv CPU %",
-        "wrk CPU %", "other CPU %", "errors c/r/w/t", "non-2xx", "handshakes full/resumed", "wrk's suite",
-        "threads", "RSS", "close",
-    ]
+    hdr = base.RAW_COLUMNS + ["handshakes full/resumed", "wrk's suite", "threads", "RSS", "close"]
     body = []
-    scen_list = list(scen)
-    for r in sorted(
-        (r for r in rows if r.get("scenario") in scen and "requests" in r),
-        key=lambda r: (int(r.get("round", 0)), peers.index(r["peer"]) if r.get("peer") in peers else 99,
-                       scen_list.index(r["scenario"])),
-    ):
-        e = r.get("errors") or {}
-        body.append([
-            str(r.get("round")), r.get("peer", ""), r.get("scenario", ""), str(r.get("requests", "–")),
-            fmt_num(r.get("rps"), 0), fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p99_ms")),
-            fmt_num(r.get("cpu_us_per_req"), 2), fmt_num(r.get("server_cpu_pct"), 0),
-            fmt_num(r.get("wrk_cpu_pct"), 0), fmt_num(r.get("other_cpu_pct"), 0),
-            "/".join(str(e.get(k, 0)) for k in ("connect", "read", "write", "timeout")),
-            str(r.get("non2xx", 0)),
+    for r in base.raw_runs([r for r in rows if "requests" in r], scen, peers):
+        body.append(base.raw_cells(r) + [
             f"{r.get('tls_full', '–')}/{r.get('tls_resumed', '–')}",
             f"{r.get('tls_version', '–')} {r.get('tls_cipher', '')}".strip()
             + (f" (+{r['tls_other_suites']} other)" if r.get("tls_other_suites") else ""),
